@@ -1,0 +1,1 @@
+export { Petrel, type PetrelOptions } from "./petrel.js";

@@ -1,0 +1,137 @@
+/**
+ * The composition root: builds the store, queue, policy and protocol engines from the config,
+ * opens the listeners, and shuts everything down in order.
+ */
+import { join } from "node:path";
+import type { Socket } from "node:net";
+import { systemClock, type Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import type { Config } from "../config/schema.js";
+import { DEVELOPMENT_DOMAIN } from "../config/profiles.js";
+import { openSqliteStore } from "../store/sqlite/index.js";
+import type { Store } from "../store/types.js";
+import { Queue } from "../queue/queue.js";
+import { ConnectionLimiter, serveSmtpSocket, type SmtpConnectionDeps } from "../smtp/server.js";
+import { RFC_DEFAULTS, type SessionOptions } from "../smtp/session/options.js";
+import type { SmtpSession } from "../smtp/session/session.js";
+import { createSmtpHandler } from "./smtp-handler.js";
+import { listen, type BoundListener } from "./listeners.js";
+import { ensureSelfSigned, FileTlsProvider } from "./tls.js";
+
+type SmtpListenerName = "smtp" | "submission" | "submissions";
+
+export interface PetrelOptions {
+  config: Config & { hostname: string };
+  development: boolean;
+  log: Logger;
+  clock?: Clock;
+}
+
+export class Petrel {
+  readonly listeners: BoundListener[] = [];
+  private readonly sessions = new Set<SmtpSession>();
+  private stopping?: Promise<void>;
+
+  private constructor(
+    private readonly opts: PetrelOptions,
+    readonly store: Store,
+    readonly queue: Queue,
+    readonly tls: FileTlsProvider,
+  ) {}
+
+  static async start(opts: PetrelOptions): Promise<Petrel> {
+    const { config, log } = opts;
+    const clock = opts.clock ?? systemClock;
+    if (config.storage.backend !== "sqlite") throw new Error("storage.backend postgres is not available yet; use sqlite");
+    const store = openSqliteStore(config.dataDir);
+    try {
+      if (opts.development) await store.directory.addDomain(DEVELOPMENT_DOMAIN);
+      const queue = new Queue(store.queue, { spoolDir: join(config.dataDir, "spool"), inlineMax: config.smtp.inlineMaxSize }, clock, log);
+      await queue.start();
+      const files = config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : await ensureSelfSigned(join(config.dataDir, "tls"), config.hostname, log);
+      const petrel = new Petrel(opts, store, queue, new FileTlsProvider(files));
+      await petrel.openListeners(clock);
+      return petrel;
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  private sessionOptions(listener: SmtpListenerName): SessionOptions {
+    const c = this.opts.config;
+    return {
+      ...RFC_DEFAULTS,
+      hostname: c.hostname,
+      listener,
+      maxMessageSize: c.smtp.maxMessageSize,
+      maxRecipients: c.smtp.maxRecipients,
+      maxTransactions: c.smtp.maxTransactions,
+      maxErrors: c.smtp.maxErrors,
+      maxJunkCommands: c.smtp.maxJunkCommands,
+      maxTextLine: c.smtp.maxTextLineLength,
+      bareLineEndings: c.smtp.bareLineEndings,
+      commandTimeoutMs: c.smtp.commandTimeout,
+      dataTimeoutMs: c.smtp.dataTimeout,
+      starttls: listener !== "submissions",
+      requireAuth: listener !== "smtp",
+      authRequiresTls: !c.smtp.allowInsecureAuth,
+    };
+  }
+
+  private async openListeners(clock: Clock): Promise<void> {
+    const { config, log } = this.opts;
+    const handler = createSmtpHandler({ queue: this.queue, directory: this.store.directory, log });
+    const limiter = new ConnectionLimiter(config.limits.maxConnections, config.limits.maxConnectionsPerIp);
+    for (const name of ["smtp", "submission", "submissions"] as const) {
+      const address = config.listen[name];
+      if (address === false) continue;
+      const deps: SmtpConnectionDeps = { opts: this.sessionOptions(name), handler, log, clock, tls: this.tls, limiter, sessions: this.sessions };
+      const onSocket = (s: Socket) => serveSmtpSocket(s, deps);
+      const bound = await listen(name, address, onSocket, name === "submissions" ? this.tls : undefined);
+      this.listeners.push(bound);
+      log.info({ event: "listening", listener: name, host: bound.host, port: bound.port }, `listening on ${bound.host}:${bound.port} (${name})`);
+    }
+    for (const name of ["imap", "imaps", "pop3", "pop3s", "http"] as const) {
+      if (config.listen[name] !== false) log.info({ event: "listener-unavailable", listener: name }, `${name} is not implemented yet; not listening`);
+    }
+  }
+
+  port(name: string): number {
+    const l = this.listeners.find((x) => x.name === name);
+    if (!l) throw new Error(`listener ${name} is not open`);
+    return l.port;
+  }
+
+  /** Re-read certificates (SIGHUP): new handshakes use them, open sessions are untouched. */
+  reloadTls(): void {
+    this.tls.reload();
+    this.opts.log.info({ event: "tls-reload" }, "certificates reloaded");
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, give 421 to idle sessions, let sessions in DATA finish
+   * within the grace period, then 421 the rest, wait for commits, close the store.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const { log, config } = this.opts;
+    log.info({ event: "shutdown", sessions: this.sessions.size }, "shutting down");
+    const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
+    for (const s of this.sessions) s.shutdown();
+    const all = Promise.all([...this.sessions].map((s) => s.closed));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, config.limits.shutdownGrace)));
+    await Promise.race([all, grace]);
+    clearTimeout(timer);
+    for (const s of this.sessions) s.shutdownNow();
+    await Promise.all(closed);
+    await this.queue.drained();
+    await this.store.close();
+    log.info({ event: "stopped" }, "stopped");
+  }
+}

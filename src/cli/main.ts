@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+/** The `petrel` command. One file per command group; each has --help and --config. */
+import { Command } from "commander";
+import { registerServe } from "./serve.js";
+import { registerQueue } from "./queue.js";
+import { registerDomain } from "./domain.js";
+
+const program = new Command();
+program.name("petrel").description("Petrel: an all-in-one mail server").version("0.1.0");
+registerServe(program);
+registerQueue(program);
+registerDomain(program);
+await program.parseAsync(process.argv);

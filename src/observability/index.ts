@@ -1,0 +1,1 @@
+export { createLogger, defaultLogFormat, type LogOptions } from "./log.js";

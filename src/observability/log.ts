@@ -1,0 +1,33 @@
+/**
+ * Structured logs with pino: JSON lines on stdout (one per session event), or pretty lines
+ * for people. Implements core's Logger interface.
+ */
+import pino from "pino";
+import pretty from "pino-pretty";
+import type { Logger } from "../core/logger.js";
+
+export interface LogOptions {
+  format: "json" | "pretty";
+  level: string;
+}
+
+export function createLogger(opts: LogOptions): Logger & { flush(): void } {
+  const base = { level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, serializers: { err: pino.stdSerializers.err } };
+  const dest = opts.format === "pretty" ? pretty({ colorize: process.stdout.isTTY, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }) : pino.destination({ fd: 1, sync: false });
+  const root = pino(base, dest);
+  const flush = () => {
+    if ("flushSync" in dest && typeof dest.flushSync === "function") {
+      try {
+        dest.flushSync();
+      } catch {
+        /* not ready yet: nothing buffered */
+      }
+    }
+  };
+  return Object.assign(root as unknown as Logger, { flush });
+}
+
+/** Pretty on a terminal, JSON otherwise (DESIGN.md). */
+export function defaultLogFormat(): "json" | "pretty" {
+  return process.stdout.isTTY ? "pretty" : "json";
+}

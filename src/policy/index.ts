@@ -1,0 +1,1 @@
+export { relayVerdict, hasRoutingTrick, type RelayContext } from "./relay.js";

@@ -1,0 +1,64 @@
+/**
+ * The durable queue: accepts messages (group commit of the rows, spool files for large
+ * bodies), reads them back, and cleans the spool at start-up. Delivery comes later and
+ * consumes recipients from here.
+ */
+import { newQueueId } from "../core/queue-id.js";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import type { NewQueueMessage, QueueStore } from "../store/types.js";
+import { GroupCommitter } from "./group-commit.js";
+import { IncomingMessage, type IncomingEnvelope } from "./incoming.js";
+import { Spool } from "./spool.js";
+import { readFile } from "node:fs/promises";
+
+export interface QueueOptions {
+  spoolDir: string;
+  /** Messages up to this size are stored in the database row; larger ones in spool files. */
+  inlineMax: number;
+}
+
+export class Queue {
+  private readonly spool: Spool;
+  private readonly committer: GroupCommitter<NewQueueMessage>;
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly opts: QueueOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.spool = new Spool(opts.spoolDir);
+    this.committer = new GroupCommitter((batch) => this.store.insert(batch));
+  }
+
+  /** Create the spool and remove files left by messages that were never committed. */
+  async start(): Promise<void> {
+    await this.spool.init();
+    const ids = await this.spool.ids();
+    if (ids.length === 0) return;
+    const kept = await this.store.existing(ids);
+    const orphans = ids.filter((id) => !kept.has(id));
+    for (const id of orphans) await this.spool.remove(id);
+    if (orphans.length) this.log.info({ event: "spool-sweep", removed: orphans.length }, "removed uncommitted spool files");
+  }
+
+  receive(envelope: IncomingEnvelope): IncomingMessage {
+    const id = newQueueId(this.clock.now());
+    return new IncomingMessage(id, envelope, this.spool, this.opts.inlineMax, (m) => this.committer.add(m), () => this.clock.now());
+  }
+
+  /** The stored message, from its row or its spool file. */
+  async body(id: string): Promise<Buffer | null> {
+    const inline = await this.store.inlineBody(id);
+    if (inline) return inline;
+    const entry = await this.store.get(id);
+    if (!entry?.spooled) return null;
+    return readFile(this.spool.path(id));
+  }
+
+  /** Wait for commits in flight (graceful shutdown). */
+  drained(): Promise<void> {
+    return this.committer.drained();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Every reply the SMTP engine sends, in one catalogue, each with its RFC 3463 enhanced code.
+ * Handlers and policies pick a reply from here; nothing else builds reply text.
+ */
+import { reply, type Reply } from "../core/reply.js";
+
+export const R = {
+  greeting: (host: string) => reply(220, undefined, `${host} ESMTP Petrel`),
+  heloOk: (host: string) => reply(250, "2.0.0", host),
+  ok: () => reply(250, "2.0.0", "Ok"),
+  senderOk: () => reply(250, "2.1.0", "Sender ok"),
+  recipientOk: () => reply(250, "2.1.5", "Recipient ok"),
+  queued: (id: string) => reply(250, "2.0.0", `Ok: queued as ${id}`),
+  chunkOk: (n: number) => reply(250, "2.0.0", `${n} octets received`),
+  startData: () => reply(354, undefined, "End data with <CR><LF>.<CR><LF>"),
+  bye: (host: string) => reply(221, "2.0.0", `${host} closing connection`),
+  vrfy: () => reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"),
+  help: () => reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"),
+  readyTls: () => reply(220, "2.0.0", "Ready to start TLS"),
+  authOk: () => reply(235, "2.7.0", "Authentication successful"),
+  authChallenge: (b64: string) => reply(334, undefined, b64),
+
+  // 4xx: try again later
+  shuttingDown: (host: string) => reply(421, "4.3.2", `${host} Service shutting down, try again later`),
+  timeout: (host: string) => reply(421, "4.4.2", `${host} Timeout exceeded, closing connection`),
+  tooManyErrors: (host: string) => reply(421, "4.7.0", `${host} Too many errors, closing connection`),
+  tooManyCommands: (host: string) => reply(421, "4.7.0", `${host} Too many commands without a transaction, closing connection`),
+  tooManyTransactions: (host: string) => reply(421, "4.7.0", `${host} Too many transactions in this session, closing connection`),
+  tooManyConnections: (host: string) => reply(421, "4.7.0", `${host} Too many connections, try again later`),
+  httpProbe: (host: string) => reply(421, "4.7.0", `${host} This is an SMTP server, closing connection`),
+  localError: () => reply(451, "4.3.0", "Local error in processing, try again later"),
+  tooManyRecipients: () => reply(452, "4.5.3", "Too many recipients"),
+  tlsUnavailable: () => reply(454, "4.7.0", "TLS not available"),
+  tlsFailed: () => reply(454, "4.7.0", "TLS handshake failed"),
+
+  // 5xx: permanent
+  unrecognized: () => reply(500, "5.5.2", "Command unrecognized"),
+  lineTooLong: () => reply(500, "5.5.2", "Line too long"),
+  badCharacters: () => reply(500, "5.5.2", "Invalid characters in command"),
+  syntax: (text: string) => reply(501, "5.5.4", text),
+  badSenderSyntax: (text: string) => reply(501, "5.1.7", text),
+  badRecipientSyntax: (text: string) => reply(501, "5.1.3", text),
+  notImplemented: () => reply(502, "5.5.1", "Command not implemented"),
+  needHelo: () => reply(503, "5.5.1", "Send EHLO or HELO first"),
+  needMail: () => reply(503, "5.5.1", "Need MAIL command"),
+  needRcpt: () => reply(503, "5.5.1", "Need RCPT command"),
+  nestedMail: () => reply(503, "5.5.1", "Sender already specified"),
+  alreadyTls: () => reply(503, "5.5.1", "Already using TLS"),
+  alreadyAuthenticated: () => reply(503, "5.5.1", "Already authenticated"),
+  authNotAvailable: () => reply(503, "5.5.1", "Authentication not available"),
+  authInTransaction: () => reply(503, "5.5.1", "AUTH not allowed during a mail transaction"),
+  mixedDataBdat: () => reply(503, "5.5.1", "DATA and BDAT cannot be mixed in one transaction"),
+  bdatAfterFailure: () => reply(503, "5.5.1", "Transaction failed; send RSET or a new MAIL"),
+  heloSyntax: () => reply(501, "5.5.4", "Syntax: EHLO hostname"),
+  unknownParam: (text: string) => reply(555, "5.5.4", text),
+  authRequired: () => reply(530, "5.7.0", "Authentication required"),
+  tlsRequired: () => reply(530, "5.7.0", "Must issue a STARTTLS command first"),
+  authFailed: () => reply(535, "5.7.8", "Authentication credentials invalid"),
+  authCancelled: () => reply(501, "5.0.0", "Authentication cancelled"),
+  authBadBase64: () => reply(501, "5.5.2", "Invalid base64 data"),
+  authMechanismUnknown: () => reply(504, "5.5.4", "Unrecognized authentication mechanism"),
+  messageTooBig: () => reply(552, "5.3.4", "Message size exceeds fixed maximum message size"),
+  messageLineTooLong: (max: number) => reply(552, "5.3.4", `Message has a line longer than ${max - 2} characters (RFC 5322 2.1.1)`),
+  noValidRecipients: () => reply(554, "5.5.1", "No valid recipients"),
+  bareLineEndings: () => reply(550, "5.6.0", "Message contains bare CR or LF line endings; use CRLF (RFC 5321 2.3.8)"),
+  utf8NotDeclared: () => reply(553, "5.6.7", "Non-ASCII address requires the SMTPUTF8 parameter"),
+  relayDenied: () => reply(554, "5.7.1", "Relay access denied"),
+} as const satisfies Record<string, (...args: never[]) => Reply>;

@@ -1,0 +1,157 @@
+/**
+ * Socket <-> session adapter. app/ opens the listeners and hands each accepted socket here;
+ * this file knows net/tls sockets and nothing about the store or the queue.
+ */
+import type { Socket } from "node:net";
+import { TLSSocket, type SecureContext } from "node:tls";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import { formatReply } from "../core/reply.js";
+import type { SmtpHandler, TlsInfo } from "./handler.js";
+import { R } from "./replies.js";
+import { SmtpSession } from "./session/session.js";
+import type { SessionOptions } from "./session/options.js";
+import type { SessionTransport } from "./session/transport.js";
+
+export interface TlsProvider {
+  /** The current context (certificates may be reloaded at any time). */
+  context(servername?: string): SecureContext;
+}
+
+/** TLS 1.2 is the minimum everywhere (RFC 8996 deprecates 1.0 and 1.1). */
+export const TLS_MIN_VERSION = "TLSv1.2" as const;
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+export function tlsInfoOf(s: TLSSocket): TlsInfo {
+  const c = s.getCipher();
+  return { version: s.getProtocol() ?? "TLS", cipher: c?.standardName ?? c?.name ?? "unknown", servername: (s as TLSSocket & { servername?: string }).servername || undefined };
+}
+
+/** Wrap a server-side plaintext socket in TLS (for STARTTLS). */
+export function upgradeToTls(socket: Socket, tls: TlsProvider): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: tls.context(),
+      SNICallback: (name, cb) => {
+        try {
+          cb(null, tls.context(name));
+        } catch (e) {
+          cb(e as Error);
+        }
+      },
+    });
+    const timer = setTimeout(() => secure.destroy(new Error("TLS handshake timeout")), HANDSHAKE_TIMEOUT_MS);
+    secure.once("secure", () => {
+      clearTimeout(timer);
+      resolve(secure);
+    });
+    secure.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** Counts connections in total and per client IP. */
+export class ConnectionLimiter {
+  private perIp = new Map<string, number>();
+  total = 0;
+
+  constructor(
+    private readonly maxTotal: number,
+    private readonly maxPerIp: number,
+  ) {}
+
+  /** Reserve a slot; false when a limit is reached. */
+  acquire(ip: string): boolean {
+    const n = this.perIp.get(ip) ?? 0;
+    if (this.total >= this.maxTotal || n >= this.maxPerIp) return false;
+    this.perIp.set(ip, n + 1);
+    this.total++;
+    return true;
+  }
+
+  release(ip: string): void {
+    const n = this.perIp.get(ip) ?? 0;
+    if (n <= 1) this.perIp.delete(ip);
+    else this.perIp.set(ip, n - 1);
+    this.total--;
+  }
+}
+
+export interface SmtpConnectionDeps {
+  opts: SessionOptions;
+  handler: SmtpHandler;
+  log: Logger;
+  clock: Clock;
+  tls?: TlsProvider;
+  limiter: ConnectionLimiter;
+  sessions: Set<SmtpSession>;
+}
+
+/** Serve one accepted socket (plain, or already TLS for implicit-TLS listeners). */
+export function serveSmtpSocket(socket: Socket, deps: SmtpConnectionDeps): void {
+  const ip = socket.remoteAddress ?? "unknown";
+  if (!deps.limiter.acquire(ip)) {
+    deps.log.warn({ event: "rejected", stage: "connect", remote: ip, listener: deps.opts.listener }, "too many connections");
+    socket.on("error", () => undefined);
+    socket.end(formatReply(R.tooManyConnections(deps.opts.hostname)));
+    setTimeout(() => socket.destroy(), 5000).unref();
+    return;
+  }
+  let current: Socket = socket;
+  let released = false;
+  const release = () => {
+    if (!released) {
+      released = true;
+      deps.limiter.release(ip);
+    }
+  };
+  socket.setNoDelay(true);
+
+  const transport: SessionTransport = {
+    remoteAddress: ip,
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? "",
+    localPort: socket.localPort ?? 0,
+    tls: socket instanceof TLSSocket ? tlsInfoOf(socket) : undefined,
+    write: (data) => (current.destroyed ? true : current.write(data)),
+    waitDrain: () => new Promise<void>((r) => (current.writableNeedDrain && !current.destroyed ? current.once("drain", r).once("close", r) : r())),
+    startTls: async () => {
+      if (!deps.tls) throw new Error("no TLS configured");
+      current.removeListener("data", onData);
+      const secure = await upgradeToTls(current, deps.tls);
+      current = secure;
+      attach(secure);
+      return tlsInfoOf(secure);
+    },
+    pause: () => current.pause(),
+    resume: () => current.resume(),
+    close: () => {
+      if (!current.destroyed) {
+        current.end();
+        // A peer that never reads its last reply must not keep the socket forever.
+        setTimeout(() => current.destroy(), 10_000).unref();
+      }
+    },
+  };
+  const session = new SmtpSession(deps.opts, deps.handler, transport, deps.log, deps.clock);
+  deps.sessions.add(session);
+  const onData = (chunk: Buffer) => session.receive(chunk);
+  const onEnd = () => session.remoteClosed();
+  const onError = (e: Error) => session.remoteClosed(e.message);
+  function attach(s: Socket): void {
+    s.on("data", onData);
+    s.on("end", onEnd);
+    s.on("error", onError);
+    s.on("close", () => {
+      if (s === current) {
+        session.remoteClosed();
+        release();
+        deps.sessions.delete(session);
+      }
+    });
+  }
+  attach(socket);
+}

@@ -1,0 +1,109 @@
+/**
+ * Starting a whole Petrel for a test: temporary data directory, random loopback ports,
+ * in-process (fast, for most tests) or as a child process (for kill -9 and signal tests).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { Petrel } from "../../src/app/petrel.js";
+import { configSchema, type ConfigInput } from "../../src/config/schema.js";
+import { nullLogger, type Logger } from "../../src/core/logger.js";
+import { openSqliteStore } from "../../src/store/sqlite/index.js";
+
+/** dist/src/cli/main.js, from dist/test/helpers/server.js. */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), "../../src/cli/main.js");
+
+const ALL_OFF = { smtp: false, submission: false, submissions: false, imap: false, imaps: false, pop3: false, pop3s: false, http: false } as const;
+
+export function tempDir(prefix = "petrel-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A config with the SMTP listeners on random loopback ports and everything else off. */
+export function testConfig(dataDir: string, overrides: Partial<ConfigInput> = {}): ConfigInput {
+  return {
+    hostname: "mx.petrel.test",
+    dataDir,
+    ...overrides,
+    listen: { ...ALL_OFF, smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", ...(overrides.listen ?? {}) },
+    log: { level: "silent", ...(overrides.log ?? {}) },
+  };
+}
+
+export interface TestServer {
+  petrel: Petrel;
+  dataDir: string;
+  port(name: "smtp" | "submission" | "submissions"): number;
+  stop(): Promise<void>;
+}
+
+/** Start Petrel in this process with local domains already added. */
+export async function startServer(opts: { overrides?: Partial<ConfigInput>; domains?: string[]; log?: Logger } = {}): Promise<TestServer> {
+  const dataDir = tempDir();
+  const config = { ...configSchema.parse(testConfig(dataDir, opts.overrides)), hostname: "mx.petrel.test" };
+  const pre = openSqliteStore(dataDir);
+  for (const d of opts.domains ?? ["petrel.test"]) await pre.directory.addDomain(d);
+  await pre.close();
+  const petrel = await Petrel.start({ config, development: false, log: opts.log ?? nullLogger });
+  return {
+    petrel,
+    dataDir,
+    port: (name) => petrel.port(name),
+    async stop() {
+      await petrel.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChildServer {
+  proc: ChildProcess;
+  dataDir: string;
+  configFile: string;
+  ports: Record<string, number>;
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+/** Run `petrel serve` as a child process; resolves once it logged "ready". */
+export async function startChild(opts: { dataDir?: string; overrides?: Partial<ConfigInput>; domains?: string[] } = {}): Promise<ChildServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const configFile = join(dataDir, "petrel.yaml");
+  writeFileSync(configFile, stringify(testConfig(dataDir, { log: { level: "info" }, ...opts.overrides })));
+  if (opts.domains) {
+    const pre = openSqliteStore(dataDir);
+    for (const d of opts.domains) await pre.directory.addDomain(d);
+    await pre.close();
+  }
+  const proc = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--log-format", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+  const logs: Record<string, unknown>[] = [];
+  const ports: Record<string, number> = {};
+  let stderr = "";
+  proc.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    let buf = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const j = JSON.parse(line) as Record<string, unknown>;
+          logs.push(j);
+          if (j.event === "listening") ports[j.listener as string] = j.port as number;
+          if (j.event === "ready") resolve();
+        } catch {
+          /* not JSON: ignore */
+        }
+      }
+    });
+    void exited.then((code) => reject(new Error(`petrel exited with ${code} before ready: ${stderr}`)));
+  });
+  return { proc, dataDir, configFile, ports, logs, exited };
+}
