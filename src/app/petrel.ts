@@ -74,7 +74,7 @@ export class Petrel {
       commandTimeoutMs: c.smtp.commandTimeout,
       dataTimeoutMs: c.smtp.dataTimeout,
       starttls: listener !== "submissions",
-      requireAuth: listener !== "smtp",
+      requireAuth: listener !== "smtp" && c.smtp.submissionRequiresAuth,
       authRequiresTls: !c.smtp.allowInsecureAuth,
     };
   }
