@@ -1,13 +1,20 @@
 /** Opening TCP and implicit-TLS listeners; the only place sockets are bound. */
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { TLS_MIN_VERSION, type TlsProvider } from "../smtp/server.js";
+import type { SecureContextOptions } from "node:tls";
+import type { TlsProvider } from "../smtp/server.js";
+
+/** An implicit-TLS listener needs the default context's options as well as SNI lookups. */
+export interface ServerTls extends TlsProvider {
+  options(): SecureContextOptions;
+}
 
 export interface BoundListener {
   name: string;
   server: Server;
   host: string;
   port: number;
+  tls: boolean;
 }
 
 export function parseHostPort(v: string): { host: string; port: number } {
@@ -17,12 +24,12 @@ export function parseHostPort(v: string): { host: string; port: number } {
   return { host, port: Number(v.slice(i + 1)) };
 }
 
-export async function listen(name: string, address: string, onSocket: (s: Socket) => void, tls?: TlsProvider): Promise<BoundListener> {
+export async function listen(name: string, address: string, onSocket: (s: Socket) => void, tls?: ServerTls): Promise<BoundListener> {
   const { host, port } = parseHostPort(address);
   const server = tls
     ? createTlsServer(
         {
-          minVersion: TLS_MIN_VERSION,
+          ...tls.options(),
           SNICallback: (servername, cb) => cb(null, tls.context(servername)),
           // A client that connects and never finishes the handshake is dropped.
           handshakeTimeout: 30_000,
@@ -40,5 +47,5 @@ export async function listen(name: string, address: string, onSocket: (s: Socket
   });
   const addr = server.address();
   const bound = typeof addr === "object" && addr ? addr.port : port;
-  return { name, server, host, port: bound };
+  return { name, server, host, port: bound, tls: tls !== undefined };
 }

@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { Socket } from "node:net";
+import type { Server as TlsServer } from "node:tls";
 import { systemClock, type Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Config } from "../config/schema.js";
@@ -106,6 +107,7 @@ export class Petrel {
   /** Re-read certificates (SIGHUP): new handshakes use them, open sessions are untouched. */
   reloadTls(): void {
     this.tls.reload();
+    for (const l of this.listeners) if (l.tls) (l.server as TlsServer).setSecureContext(this.tls.options());
     this.opts.log.info({ event: "tls-reload" }, "certificates reloaded");
   }
 

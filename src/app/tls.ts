@@ -2,7 +2,7 @@
  * Certificates: from the configured files, or a self-signed one generated on first start
  * (development profile, or a server not yet given a real certificate).
  */
-import { createSecureContext, type SecureContext } from "node:tls";
+import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate } from "selfsigned";
@@ -40,17 +40,28 @@ export async function ensureSelfSigned(dir: string, hostname: string, log: Logge
 /** Holds the current secure context; reload() re-reads the files without touching sessions. */
 export class FileTlsProvider implements TlsProvider {
   private ctx: SecureContext;
+  private opts: SecureContextOptions;
 
   constructor(private readonly files: CertificateFiles) {
-    this.ctx = this.load();
+    this.opts = this.read();
+    this.ctx = createSecureContext(this.opts);
   }
 
-  private load(): SecureContext {
-    return createSecureContext({ cert: readFileSync(this.files.cert), key: readFileSync(this.files.key), minVersion: TLS_MIN_VERSION });
+  private read(): SecureContextOptions {
+    return { cert: readFileSync(this.files.cert), key: readFileSync(this.files.key), minVersion: TLS_MIN_VERSION };
   }
 
+  /** Re-read the files; throws (keeping the old certificate) when they are unusable. */
   reload(): void {
-    this.ctx = this.load();
+    const opts = this.read();
+    const ctx = createSecureContext(opts);
+    this.opts = opts;
+    this.ctx = ctx;
+  }
+
+  /** Options for a tls.Server's default context (clients that send no SNI). */
+  options(): SecureContextOptions {
+    return this.opts;
   }
 
   context(): SecureContext {
