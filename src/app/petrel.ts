@@ -44,7 +44,7 @@ export class Petrel {
     const { config, log } = opts;
     const clock = opts.clock ?? systemClock;
     if (config.storage.backend !== "sqlite") throw new Error("storage.backend postgres is not available yet; use sqlite");
-    const store = openSqliteStore(config.dataDir);
+    const store = openSqliteStore(config.dataDir, { writerThread: true });
     try {
       if (opts.development) await store.directory.addDomain(DEVELOPMENT_DOMAIN);
       const queue = new Queue(store.queue, { spoolDir: join(config.dataDir, "spool"), inlineMax: config.smtp.inlineMaxSize }, clock, log);

@@ -1,6 +1,7 @@
 /** The durable queue's rows in SQLite. One transaction per batch: group commit. */
-import type Database from "better-sqlite3";
 import type { Db } from "./database.js";
+import { queueInserter, type BatchInserter } from "./queue-writer.js";
+import type { WriterThread } from "./writer-thread.js";
 import type { NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueStore, RecipientState } from "../types.js";
 
 interface MessageRow {
@@ -25,14 +26,16 @@ interface RecipientRow {
 }
 
 export class SqliteQueueStore implements QueueStore {
-  private readonly insertBatch: Database.Transaction<(batch: readonly NewQueueMessage[]) => void>;
+  private readonly insertBatch: BatchInserter;
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  /** With a writer thread, inserts (and their fsync) happen off the event loop. */
+  constructor(
+    db: Db,
+    private readonly writer?: WriterThread,
+  ) {
+    this.insertBatch = queueInserter(db);
     this.stmt = {
-      message: db.prepare("INSERT INTO queue_messages (id, created_at, sender, size, envelope, spooled) VALUES (?, ?, ?, ?, ?, ?)"),
-      body: db.prepare("INSERT INTO queue_bodies (id, data) VALUES (?, ?)"),
-      rcpt: db.prepare("INSERT INTO queue_recipients (message_id, idx, address, dsn, next_attempt_at) VALUES (?, ?, ?, ?, ?)"),
       get: db.prepare("SELECT * FROM queue_messages WHERE id = ?"),
       rcptsOf: db.prepare("SELECT * FROM queue_recipients WHERE message_id = ? ORDER BY idx"),
       list: db.prepare("SELECT * FROM queue_messages ORDER BY created_at, id LIMIT ?"),
@@ -41,17 +44,11 @@ export class SqliteQueueStore implements QueueStore {
       exists: db.prepare("SELECT 1 FROM queue_messages WHERE id = ?").pluck(),
       count: db.prepare("SELECT count(*) FROM queue_messages").pluck(),
     };
-    this.insertBatch = db.transaction((batch: readonly NewQueueMessage[]) => {
-      for (const m of batch) {
-        this.stmt.message.run(m.id, m.createdAt, m.sender, m.size, JSON.stringify(m.envelope), m.body ? 0 : 1);
-        if (m.body) this.stmt.body.run(m.id, m.body);
-        m.recipients.forEach((r, idx) => this.stmt.rcpt.run(m.id, idx, r.address, JSON.stringify(r.dsn), m.createdAt));
-      }
-    });
   }
 
   async insert(batch: readonly NewQueueMessage[]): Promise<void> {
-    // synchronous=FULL: when this returns, the WAL holding the batch has been fsynced.
+    // synchronous=FULL: when this resolves, the WAL holding the batch has been fsynced.
+    if (this.writer) return this.writer.insert(batch);
     this.insertBatch.immediate(batch);
   }
 
