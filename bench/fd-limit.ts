@@ -16,8 +16,7 @@ export function openFilesLimit(pid: number | "self" = "self"): number | undefine
 export function emfileAdvice(wanted: number): string {
   const limit = openFilesLimit();
   return (
-    `EMFILE: too many open files (this process may open ${limit ?? "?"} files, ` +
-    `${wanted} connections need ${wanted + 100}). Raise the limit in the shell that runs the ` +
+    `this process may open ${limit ?? "?"} files, ${wanted} connections need ${wanted + 100}. Raise the limit in the shell that runs the ` +
     `benchmark, e.g. \`ulimit -n ${Math.max(65536, wanted + 1000)}\` (hard limit: \`ulimit -Hn\`), ` +
     `then run it again. The server under test needs the same.`
   );

@@ -2,7 +2,7 @@
 // open doing nothing (what a server sees from slow or parked clients). The figure is the server's
 // memory per held connection. Needs the server's PID for memory, and fds on both sides.
 import { isEmfile } from "./fd-limit.js";
-import { ProcSampler, type ProcSnapshot } from "./proc-sampler.js";
+import { processTree, snapshot, type ProcSnapshot } from "./proc-sampler.js";
 import { openSession, replyText, SmtpError, type SmtpConn } from "./smtp-conn.js";
 import { nowMs, sleep } from "./stats.js";
 
@@ -14,6 +14,9 @@ export interface IdleOptions {
   /** Connections being opened at once: enough to be quick, few enough not to overflow backlogs. */
   parallel: number;
   timeoutMs: number;
+  /** Stop opening after this many failures: a server that caps connections (Postfix's
+   * process_limit) would otherwise cost a connect timeout for each of thousands of clients. */
+  maxFailures: number;
 }
 
 export interface IdleResult {
@@ -23,19 +26,20 @@ export interface IdleResult {
   failed: number;
   openSeconds: number;
   errors: Map<string, number>;
+  /** True when opening stopped early because of maxFailures. */
+  gaveUp: boolean;
   /** True when we ran out of file descriptors (the caller explains `ulimit -n`). */
   emfile: boolean;
   before: ProcSnapshot | undefined;
   /** Server figures with all connections held. */
   whileHeld: ProcSnapshot | undefined;
   afterClose: ProcSnapshot | undefined;
-  rssPeakKiB: number;
 }
 
 export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
-  const sampler = opts.pid ? new ProcSampler(opts.pid) : undefined;
-  const before = sampler?.now();
-  sampler?.start();
+  const pid = opts.pid;
+  const measure = (): ProcSnapshot | undefined => (pid ? snapshot(processTree(pid)) : undefined);
+  const before = measure();
   const conns: SmtpConn[] = [];
   const errors = new Map<string, number>();
   let failed = 0;
@@ -44,7 +48,7 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
   const started = nowMs();
 
   async function opener(): Promise<void> {
-    while (next < opts.connections && !emfile) {
+    while (next < opts.connections && !emfile && failed < opts.maxFailures) {
       next++;
       try {
         const { conn } = await openSession(opts.host, opts.port, opts.timeoutMs);
@@ -61,16 +65,17 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
 
   await Promise.all(Array.from({ length: Math.min(opts.parallel, opts.connections) }, opener));
   const openSeconds = (nowMs() - started) / 1000;
+  // Out of fds, we could not even read /proc to measure: give a few back first.
+  if (emfile) for (const c of conns.splice(-20)) c.destroy();
   // Let the server finish whatever it does per new connection (GC, buffers) before measuring.
   await sleep(2000);
-  const whileHeld = sampler?.now();
-  const usage = sampler?.stop();
+  const whileHeld = measure();
   // Count what is still open now: a server may have dropped idle clients in the meantime.
   const held = conns.filter((c) => c.socket.readyState === "open").length;
 
   for (const c of conns) c.destroy();
   await sleep(2000);
-  const afterClose = sampler?.now();
+  const afterClose = measure();
   return {
     wanted: opts.connections,
     held,
@@ -78,9 +83,9 @@ export async function runIdle(opts: IdleOptions): Promise<IdleResult> {
     openSeconds,
     errors,
     emfile,
+    gaveUp: failed >= opts.maxFailures,
     before,
     whileHeld,
     afterClose,
-    rssPeakKiB: usage?.rssPeakKiB ?? Number.NaN,
   };
 }

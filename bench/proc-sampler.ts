@@ -63,6 +63,14 @@ export function processTree(root: number): number[] {
   return out;
 }
 
+/** CPU seconds used by the whole machine (all cores, everything but idle and iowait) so far. */
+export function machineBusySeconds(): number {
+  const f = readFileSync("/proc/stat", "latin1").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return busy / CLK_TCK;
+}
+
 export function processExists(pid: number): boolean {
   return readStat(pid) !== undefined;
 }
@@ -132,11 +140,6 @@ export class ProcSampler {
     this.peakPss = this.first.pssKiB;
     this.maxProcs = this.first.processes;
     this.timer = setInterval(() => this.sample(), this.intervalMs);
-  }
-
-  /** Current figures without stopping (e.g. "RSS with 10000 connections held"). */
-  now(): ProcSnapshot {
-    return snapshot(processTree(this.pid));
   }
 
   stop(): ProcUsage {

@@ -1,97 +1,16 @@
 // `npm run bench`: the benchmark CLI. Starts Petrel (or our sink) unless --target names a running
 // server, runs the SMTP load matrix (or one cell), the idle-connection and big-message tests, and
 // prints one table per test with every target side by side. See bench/README.md.
-import { Command, Option } from "commander";
-import { assertLoopback, parsePositiveInt, parseSize, parseTarget, type TargetSpec } from "./args.js";
+import { assertLoopback, parseTarget, type TargetSpec } from "./args.js";
 import { runBig, type BigResult } from "./big-message.js";
 import { emfileAdvice, openFilesLimit } from "./fd-limit.js";
 import { runIdle, type IdleResult } from "./idle-conns.js";
-import { processExists, ProcSampler, waitIdle, type ProcUsage } from "./proc-sampler.js";
+import { cellsFor, KiB, MiB, parseArgs, type Cell, type Options } from "./options.js";
+import { machineBusySeconds, processExists, ProcSampler, waitIdle, type ProcSnapshot, type ProcUsage } from "./proc-sampler.js";
 import { startPetrel, startSinkChild, type ServerChild } from "./server-child.js";
 import { runLoad, type LoadResult } from "./smtp-load.js";
 import { fmtBytes, fmtMiB, fmtNum } from "./stats.js";
 import { table } from "./table.js";
-
-interface Cell {
-  concurrency: number;
-  size: number;
-  perSession: number;
-  count: number;
-}
-
-interface Options {
-  target?: string;
-  pid?: number;
-  sink?: boolean;
-  compare: string[];
-  matrix?: boolean;
-  concurrency?: number;
-  size?: number;
-  perSession?: number;
-  count?: number;
-  idle?: number | true;
-  big?: number | true;
-  from: string;
-  to: string;
-  maxSeconds: number;
-  timeout: number;
-  warmup: number;
-  pipelining: boolean;
-}
-
-const KiB = 1024;
-const MiB = 1024 * 1024;
-
-/**
- * Messages per cell: enough for a stable rate, few enough for ~5-10 s against a server doing a
- * few hundred to a few thousand messages/s; at least C x K so every worker runs a full session.
- * --max-seconds bounds the wall time whatever the server's speed.
- */
-function defaultCount(c: number, size: number, k: number): number {
-  const base = c === 1 ? 500 : c <= 20 ? 2000 : 4000;
-  const scaled = Math.round((base * (k > 1 ? 2 : 1)) / (size > 16 * KiB ? 4 : 1));
-  return Math.max(scaled, c * k);
-}
-
-function matrix(): Cell[] {
-  const cells: Cell[] = [];
-  for (const concurrency of [1, 20, 100])
-    for (const size of [4 * KiB, 100 * KiB])
-      for (const perSession of [1, 100])
-        cells.push({ concurrency, size, perSession, count: defaultCount(concurrency, size, perSession) });
-  return cells;
-}
-
-function parseArgs(argv: string[]): Options {
-  const int = (what: string) => (v: string) => parsePositiveInt(v, what);
-  const program = new Command("bench")
-    .description("SMTP benchmark: throughput, latency and server resources (loopback only)")
-    .option("--target <host:port>", "measure a running server instead of starting Petrel")
-    .option("--pid <n>", "PID of the --target server (for RSS and CPU)", int("--pid"))
-    .option("--sink", "start bench/sink-server as the target instead of Petrel (checks the generator)")
-    .option(
-      "--compare <[name=]host:port[,pid]>",
-      "also measure this server, side by side (repeatable)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
-    )
-    .option("--matrix", "run the full matrix: C = 1, 20, 100; S = 4 KiB, 100 KiB; 1 and 100 per session")
-    .option("--concurrency <n>", "one cell: concurrent sessions (default 20)", int("--concurrency"))
-    .option("--size <bytes>", "one cell: message size, e.g. 4KiB (default 4KiB)", parseSize)
-    .option("--per-session <n>", "one cell: messages per session (default 1)", int("--per-session"))
-    .option("--count <n>", "one cell: messages in total (default: sized for ~5-10 s)", int("--count"))
-    .addOption(new Option("--idle [n]", "hold n idle connections (default 10000)").argParser(int("--idle")))
-    .addOption(new Option("--big [size]", "send one big streamed message (default 50MiB)").argParser(parseSize))
-    .option("--from <address>", "envelope and From: sender", "bench@bench.test")
-    .option("--to <address>", "envelope and To: recipient", "user@localhost")
-    .option("--max-seconds <s>", "stop starting new messages after s seconds per run", int("--max-seconds"), 10)
-    .option("--timeout <ms>", "per-reply timeout", int("--timeout"), 30000)
-    .option("--warmup <n>", "messages sent to each target before measuring (0: none)", (v) => Number(v), 200)
-    .option("--no-pipelining", "never use PIPELINING even when offered")
-    .allowExcessArguments(false);
-  program.parse(argv);
-  return program.opts<Options>();
-}
 
 interface Target extends TargetSpec {
   child?: ServerChild;
@@ -119,7 +38,7 @@ function cellLabel(c: Cell): string {
   return `C=${c.concurrency} ${fmtBytes(c.size)} x${c.perSession}`;
 }
 
-function loadRow(cell: Cell, t: Target, r: LoadResult, u: ProcUsage | undefined, benchCpu: number): string[] {
+function loadRow(cell: Cell, t: Target, r: LoadResult, u: ProcUsage | undefined, benchCpu: number, otherCpu: number): string[] {
   const ms = (v: number): string => fmtNum(v, v < 10 ? 1 : 0);
   return [
     cellLabel(cell),
@@ -138,12 +57,13 @@ function loadRow(cell: Cell, t: Target, r: LoadResult, u: ProcUsage | undefined,
     u ? fmtMiB(u.rssPeakKiB) : "-",
     u ? fmtMiB(u.pssPeakKiB) : "-",
     fmtNum(benchCpu),
+    u ? fmtNum(Math.max(0, otherCpu)) : "-",
   ];
 }
 
 const LOAD_HEADER = [
   "cell", "target", "sent", "ok", "fail", "msg/s", "sess p50", "sess p99", "msg p50", "msg p99",
-  "wall s", "srv CPU s", "srv CPU%", "RSS pk MiB", "PSS pk MiB", "bench CPU%",
+  "wall s", "srv CPU s", "srv CPU%", "RSS pk MiB", "PSS pk MiB", "bench CPU%", "other CPU%",
 ];
 
 async function runCells(o: Options, targets: Target[], cells: Cell[]): Promise<void> {
@@ -155,6 +75,7 @@ async function runCells(o: Options, targets: Target[], cells: Cell[]): Promise<v
       if (t.pid !== undefined) await waitIdle(t.pid);
       const sampler = t.pid !== undefined ? new ProcSampler(t.pid) : undefined;
       const cpu0 = process.cpuUsage();
+      const machine0 = machineBusySeconds();
       sampler?.start();
       const r = await runLoad({
         host: t.host,
@@ -169,7 +90,11 @@ async function runCells(o: Options, targets: Target[], cells: Cell[]): Promise<v
       const u = sampler?.stop();
       const cpu = process.cpuUsage(cpu0);
       const benchCpu = ((cpu.user + cpu.system) / 1e6 / r.wallSeconds) * 100;
-      rows.push(loadRow(cell, t, r, u, benchCpu));
+      // Whatever else ran on the machine meanwhile (other jobs, builds): the figures are only
+      // trustworthy when this is near 0.
+      const machineCpu = ((machineBusySeconds() - machine0) / r.wallSeconds) * 100;
+      const otherCpu = machineCpu - benchCpu - (u?.cpuPercent ?? 0);
+      rows.push(loadRow(cell, t, r, u, benchCpu, otherCpu));
       console.error(
         `bench: ${cellLabel(cell)} ${t.name}: ${r.accepted} ok, ${r.failed} failed, ` +
           `${fmtNum(r.messagesPerSecond)} msg/s${r.pipelined ? " (pipelined)" : ""}`,
@@ -194,28 +119,44 @@ async function runIdleAll(o: Options, targets: Target[], m: number): Promise<voi
       console.error(`bench: warning: ${t.name} may open only ${serverLimit} files; ${m} connections need more`);
     }
     console.error(`bench: opening ${m} idle connections to ${t.name}...`);
-    const r: IdleResult = await runIdle({ host: t.host, port: t.port, connections: m, pid: t.pid, parallel: 200, timeoutMs: 10000 });
+    const r: IdleResult = await runIdle({
+      host: t.host,
+      port: t.port,
+      connections: m,
+      pid: t.pid,
+      parallel: 200,
+      timeoutMs: 10000,
+      maxFailures: Math.max(200, Math.ceil(m / 100)),
+    });
     emfile ||= r.emfile;
-    const perConn = r.before && r.whileHeld && r.held > 0 ? ((r.whileHeld.rssKiB - r.before.rssKiB) / r.held).toFixed(1) : "-";
+    const b = r.before;
+    const h = r.whileHeld;
+    const perConn = (kib: (s: ProcSnapshot) => number): string =>
+      b && h && r.held > 0 ? ((kib(h) - kib(b)) / r.held).toFixed(1) : "-";
     rows.push([
       t.name,
-      `${r.held}/${r.wanted}`,
+      `${r.held}/${r.wanted}${r.gaveUp ? " (gave up)" : ""}`,
       fmtNum(r.openSeconds, 1),
-      r.before ? fmtMiB(r.before.rssKiB) : "-",
-      r.whileHeld ? fmtMiB(r.whileHeld.rssKiB) : "-",
-      fmtMiB(r.rssPeakKiB),
-      perConn,
-      r.whileHeld ? fmtMiB(r.whileHeld.pssKiB) : "-",
+      b ? fmtMiB(b.rssKiB) : "-",
+      h ? fmtMiB(h.rssKiB) : "-",
+      perConn((s) => s.rssKiB),
+      b ? fmtMiB(b.pssKiB) : "-",
+      h ? fmtMiB(h.pssKiB) : "-",
+      perConn((s) => s.pssKiB),
+      h ? String(h.processes) : "-",
       r.afterClose ? fmtMiB(r.afterClose.rssKiB) : "-",
     ]);
     for (const [why, n] of r.errors) errors.push(`  ${t.name}: ${n} x ${why}`);
   }
-  console.log(`\nIdle connections (greeting + EHLO, then held; RSS in MiB)`);
+  console.log(`\nIdle connections (greeting + EHLO, then held; MiB, per connection KiB)`);
   console.log(
-    table(["target", "held", "open s", "RSS before", "RSS held", "RSS peak", "KiB/conn", "PSS held", "RSS after close"], rows),
+    table(
+      ["target", "held", "open s", "RSS before", "RSS held", "RSS KiB/conn", "PSS before", "PSS held", "PSS KiB/conn", "procs", "RSS after close"],
+      rows,
+    ),
   );
   if (errors.length > 0) console.log("\nConnections that failed:\n" + errors.join("\n"));
-  if (emfile) console.log(`\n${emfileAdvice(m)}`);
+  if (emfile) console.log(`\nEMFILE, too many open files: ${emfileAdvice(m)}`);
 }
 
 async function runBigAll(o: Options, targets: Target[], size: number): Promise<void> {
@@ -246,8 +187,17 @@ async function warmup(o: Options, targets: Target[]): Promise<void> {
   if (o.warmup <= 0) return;
   for (const t of targets) {
     const r = await runLoad({
-      host: t.host, port: t.port, concurrency: 4, count: o.warmup, size: 4 * KiB, perSession: 1,
-      from: o.from, to: o.to, maxSeconds: 30, timeoutMs: o.timeout, pipelining: o.pipelining,
+      host: t.host,
+      port: t.port,
+      concurrency: 4,
+      count: o.warmup,
+      size: 4 * KiB,
+      perSession: 1,
+      from: o.from,
+      to: o.to,
+      maxSeconds: 30,
+      timeoutMs: o.timeout,
+      pipelining: o.pipelining,
     });
     if (r.accepted === 0) {
       const first = [...r.errors.keys()][0] ?? "unknown error";
@@ -258,15 +208,7 @@ async function warmup(o: Options, targets: Target[]): Promise<void> {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv);
-  const single = [o.concurrency, o.size, o.perSession, o.count].some((v) => v !== undefined);
-  const cells: Cell[] = [];
-  if (single) {
-    const concurrency = o.concurrency ?? 20;
-    const size = o.size ?? 4 * KiB;
-    const perSession = o.perSession ?? 1;
-    cells.push({ concurrency, size, perSession, count: o.count ?? defaultCount(concurrency, size, perSession) });
-  }
-  if (o.matrix || (!single && o.idle === undefined && o.big === undefined)) cells.push(...matrix());
+  const cells = cellsFor(o);
 
   const targets = await resolveTargets(o);
   const stopChildren = async (): Promise<void> => {
@@ -287,6 +229,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
-  console.error(`bench: ${e.code === "EMFILE" ? emfileAdvice(0) : e.message}`);
+  console.error(`bench: ${e.code === "EMFILE" ? `${e.message}: ${emfileAdvice(10000)}` : e.message}`);
   process.exit(1);
 });

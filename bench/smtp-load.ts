@@ -77,8 +77,8 @@ function is2xx(r: Reply): boolean {
   return r.code >= 200 && r.code < 300;
 }
 
-/** One mail transaction. Resolves true when accepted; failures are tallied, not thrown, unless
- * the connection itself broke (then the caller abandons the session). */
+/** One mail transaction, tallied as accepted or failed. Throws only when the connection broke or
+ * a reply timed out; the caller then abandons the session. */
 async function sendOne(
   conn: SmtpConn,
   opts: LoadOptions,

@@ -43,8 +43,19 @@ function isAddressLiteral(lit: string): boolean {
   if (!lit.endsWith("]")) return false;
   const inner = lit.slice(1, -1);
   if (IPV4.test(inner)) return true;
-  if (/^IPv6:/i.test(inner)) return /^[0-9A-Fa-f:.]+$/.test(inner.slice(5)) && inner.includes(":", 5);
+  if (/^IPv6:/i.test(inner)) return isIPv6(inner.slice(5));
   return false;
+}
+
+/** RFC 5321 4.1.3 IPv6-addr: eight groups, or fewer with one "::", optionally ending in IPv4. */
+function isIPv6(s: string): boolean {
+  const v4 = /^(.*:)([^:]*\.[^:]*)$/.exec(s);
+  if (v4 && !IPV4.test(v4[2]!)) return false;
+  const parts = (v4 ? `${v4[1]}0:0` : s).split("::");
+  if (parts.length > 2) return false;
+  const groups = parts.flatMap((p) => (p === "" ? [] : p.split(":")));
+  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  return parts.length === 2 ? groups.length <= 7 : groups.length === 8;
 }
 
 function hasNonAscii(s: string): boolean {

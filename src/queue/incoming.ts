@@ -36,7 +36,14 @@ export class IncomingMessage {
       return;
     }
     if (!this.file) {
-      this.file = await this.spool.create(this.id);
+      const file = await this.spool.create(this.id);
+      if (this.done) {
+        // Aborted while the file was being created: close it and leave nothing behind.
+        await file.close().catch(() => undefined);
+        await this.spool.remove(this.id);
+        return;
+      }
+      this.file = file;
       const pending = this.parts;
       this.parts = [];
       await writeAll(this.file, [...pending, ...parts]);

@@ -114,8 +114,9 @@ export function parseMailFrom(arg: string, ctx: MailParamContext): MailFrom {
       }
       case "ENVID": {
         const v = value === true ? null : decodeXtext(value);
-        // RFC 3461 4.4: at most 100 characters.
-        if (v === null || value === true || value.length > 100) throw new ParamError("bad-param", "Invalid ENVID");
+        // RFC 3461 4.4: at most 100 characters, printable once decoded ("+0D+0A" would be a
+        // header injection when the ENVID is copied into a DSN).
+        if (v === null || value === true || value.length > 100 || /[\x00-\x1f\x7f]/.test(v)) throw new ParamError("bad-param", "Invalid ENVID");
         dsn.envid = v;
         break;
       }
@@ -157,7 +158,7 @@ export function parseRcptTo(arg: string): RcptTo {
         const raw = value.slice(semi + 1);
         const decoded = type === "utf-8" ? decodeUtf8AddrXtext(raw) : decodeXtext(raw);
         // RFC 3461 4.2: at most 500 characters.
-        if (!/^[a-z0-9-]+$/.test(type) || decoded === null || value.length > 500 || decoded.length === 0) throw new ParamError("bad-param", "Invalid ORCPT");
+        if (!/^[a-z0-9-]+$/.test(type) || decoded === null || value.length > 500 || decoded.length === 0 || /[\x00-\x1f\x7f]/.test(decoded)) throw new ParamError("bad-param", "Invalid ORCPT");
         dsn.orcpt = { type, address: decoded };
         break;
       }

@@ -228,18 +228,32 @@ export class SmtpSession {
       this.error(R.needHelo());
       return true;
     }
-    await spec.run(this, arg);
+    try {
+      await spec.run(this, arg);
+    } catch (err) {
+      // A hook that throws (policy, directory) is a temporary failure for this command only:
+      // the client gets 451 4.3.0 and may go on or retry; the detail goes to the log.
+      this.log.error({ err, verb }, "command failed");
+      this.error(R.localError());
+    }
     return true;
   }
 
   /** Handler of the next SASL response line, set by the AUTH command while it waits. */
   saslLine?: (line: string) => Promise<void>;
 
+  /** The first n buffered octets (fewer when fewer are here), left in the buffer. */
   private peek(n: number): string {
-    const b = this.input.shift(n);
-    if (!b) return "";
-    this.input.unshift(b);
-    return b.toString("latin1");
+    // shift() returns at most one received chunk: gather until n octets, then put them back.
+    const parts: Buffer[] = [];
+    for (let got = 0; got < n; ) {
+      const b = this.input.shift(n - got);
+      if (!b) break;
+      parts.push(b);
+      got += b.length;
+    }
+    for (let i = parts.length - 1; i >= 0; i--) this.input.unshift(parts[i]!);
+    return Buffer.concat(parts).toString("latin1");
   }
 
   // ---- message content ---------------------------------------------------------------
@@ -340,15 +354,18 @@ export class SmtpSession {
     if (d.bareLineEnding && this.opts.bareLineEndings === "reject") return this.failMessage(R.bareLineEndings());
     if (d.lineTooLong) return this.failMessage(R.messageLineTooLong(this.opts.maxTextLine));
     const sink = txn.sink!;
+    const facts = this.facts();
+    // The message leaves the session before its commit starts, so that a disconnect or a
+    // shutdown while the commit runs cannot abort (and unlink) what is being made durable.
+    this.txn = undefined;
     let r: Reply;
     try {
-      r = await sink.commit(this.facts());
+      r = await sink.commit(facts);
     } catch (err) {
       this.log.error({ err, queueId: sink.id }, "commit failed");
       r = R.localError();
       await sink.abort().catch(() => undefined);
     }
-    this.txn = undefined;
     if (r.code < 300) {
       this.stats.accepted++;
       this.log.info({ event: "accepted", queueId: sink.id, size: d.size, from: txn.from.address ? `${txn.from.address.local}@${txn.from.address.domain}` : "", rcpts: txn.rcpts.length, via: txn.via }, "message accepted");

@@ -117,7 +117,7 @@ describe("DATA decoding (dot-stuffed, RFC 5321 4.1.1.4 / 4.5.2)", () => {
         const full = decode(wire + "\r\n.\r\n", { normalize });
         assert.equal(full.end, wire.length + 5);
         assert.ok(str(full.out).includes("MAIL FROM:<evil@x>"));
-        if (!/^\r\n(\x00)?\.|^\n\.\.\r\n$/.test(v) || v.includes("\n.\r\r")) assert.equal(full.bare, true, "bare CR or LF is flagged");
+        assert.equal(full.bare, !v.includes("\x00"), "a bare CR or LF is flagged");
       });
     }
   }

@@ -111,10 +111,10 @@ export class DataDecoder {
             state = S.DotCr;
             break;
           }
-          // A stuffed dot: it stays removed; b is ordinary content.
+          // A stuffed dot: it stays removed; b is ordinary content. RFC 5321 4.5.3.1.6: the
+          // dot duplicated for transparency does not count toward the line length.
           segStart = i;
           state = S.Body;
-          lineLength++;
           continue;
         }
         // S.DotCr

@@ -5,7 +5,9 @@ import { ParamError, parseMailFrom } from "../../parse/path-params.js";
 import { replyText } from "../../../core/reply.js";
 
 export async function mail(s: SmtpSession, arg: string): Promise<void> {
-  if (s.txn) return s.error(R.nestedMail());
+  if (s.txn && !s.txn.failReply) return s.error(R.nestedMail());
+  // A BDAT transaction that failed is over (RFC 3030 2): a new MAIL starts afresh, as our 503 says.
+  if (s.txn) await s.resetTransaction();
   if (s.opts.requireAuth && !s.authUser) return s.error(R.authRequired());
   if (s.stats.transactions >= s.opts.maxTransactions) {
     s.send(R.tooManyTransactions(s.opts.hostname));
