@@ -74,6 +74,7 @@ export class Petrel {
       bareLineEndings: c.smtp.bareLineEndings,
       commandTimeoutMs: c.smtp.commandTimeout,
       dataTimeoutMs: c.smtp.dataTimeout,
+      dataMaxTimeMs: c.smtp.dataMaxTime,
       starttls: listener !== "submissions",
       requireAuth: listener !== "smtp" && c.smtp.submissionRequiresAuth,
       authRequiresTls: !c.smtp.allowInsecureAuth,
@@ -131,6 +132,8 @@ export class Petrel {
     await Promise.race([all, grace]);
     clearTimeout(timer);
     for (const s of this.sessions) s.shutdownNow();
+    // Sessions whose commit was running reply and close as soon as it ends; bounded anyway.
+    await Promise.race([Promise.all([...this.sessions].map((s) => s.closed)), new Promise((r) => setTimeout(r, 15_000).unref())]);
     await Promise.all(closed);
     await this.queue.drained();
     await this.store.close();

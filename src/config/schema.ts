@@ -75,6 +75,8 @@ export const configSchema = z.strictObject({
       bareLineEndings: z.enum(["reject", "normalize"]).default("reject"),
       commandTimeout: duration("5m"),
       dataTimeout: duration("3m"),
+      /** Longest time for one message's content, however slowly it arrives. */
+      dataMaxTime: duration("30m"),
       /** MAIL on the submission listeners needs AUTH (RFC 6409 4.3); false only for closed networks and tests. */
       submissionRequiresAuth: z.boolean().default(true),
       /** Offer AUTH before TLS (never do this on a public network). */

@@ -20,6 +20,8 @@ export interface SessionOptions {
   commandTimeoutMs: number;
   /** Waiting for the next chunk of message data (RFC 5321 4.5.3.2.5: 3 minutes). */
   dataTimeoutMs: number;
+  /** Longest time for one message's whole content (a trickling client cannot hold a slot forever). */
+  dataMaxTimeMs: number;
   /** STARTTLS can be offered (a certificate is configured and the listener is not implicit TLS). */
   starttls: boolean;
   /** MAIL requires an authenticated session (submission listeners). */
@@ -39,6 +41,7 @@ export const RFC_DEFAULTS: Omit<SessionOptions, "hostname" | "listener" | "start
   bareLineEndings: "reject",
   commandTimeoutMs: 5 * 60_000,
   dataTimeoutMs: 3 * 60_000,
+  dataMaxTimeMs: 30 * 60_000,
   authRequiresTls: true,
 };
 

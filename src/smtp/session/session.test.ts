@@ -390,6 +390,22 @@ describe("timeouts (fake clock, no sleeping)", () => {
     await t.expect("421 4.4.2");
   });
 
+  test("a trickling client cannot stretch one message past dataMaxTime", async () => {
+    const t = await openSession({ options: { commandTimeoutMs: 1000, dataTimeoutMs: 5000, dataMaxTimeMs: 20_000 } });
+    await t.envelope();
+    await t.cmd("DATA", "354");
+    for (let i = 0; i < 4; i++) {
+      t.clock.advance(4000);
+      t.send(`line ${i}\r\n`);
+      await t.settle();
+    }
+    await t.noReply();
+    t.clock.advance(4000);
+    await t.expect("421 4.4.2");
+    await t.expectClosed();
+    assert.ok(t.handler.messages[0]!.aborted && !t.handler.messages[0]!.committed);
+  });
+
   test("BDAT waits for its octets with the data timeout", async () => {
     const t = await openSession({ options: { commandTimeoutMs: 1000, dataTimeoutMs: 5000 } });
     await t.envelope();
@@ -649,6 +665,24 @@ describe("graceful shutdown", () => {
     await t.expectClosed();
     assert.ok(t.handler.messages[0]!.aborted);
     await t.session.closed;
+  });
+  test("a commit in progress when the grace period ends still gets its 250 before the 421", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const t = await openSession({ handler: { commit: async (m) => (await gate, R.queued(m.id)) } });
+    await t.envelope();
+    await t.cmd("DATA", "354");
+    t.send("Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<next@client.test>\r\n");
+    await t.settle();
+    t.session.shutdown();
+    t.session.shutdownNow();
+    await t.noReply();
+    assert.ok(!t.transport.closed, "not cut off while committing");
+    release();
+    await t.expect("250 2.0.0 Ok: queued as");
+    await t.expect("421 4.3.2");
+    await t.expectClosed();
+    assert.equal(t.handler.calls.filter((c) => c.startsWith("mail")).length, 1, "no new command after shutdown");
   });
 });
 

@@ -65,6 +65,10 @@ export class SmtpSession {
   private pumping = false;
   private paused = false;
   private timer?: Timer;
+  /** Bounds the whole of one message's content, however slowly it trickles in. */
+  private dataDeadline?: Timer;
+  /** A commit is running: shutdown waits for its reply rather than cutting it off. */
+  private committing = false;
   private bdatRemaining = 0;
   private bdatLast = false;
   private shuttingDown = false;
@@ -107,7 +111,7 @@ export class SmtpSession {
 
   /** True while message content is being received: graceful shutdown lets it finish. */
   get inData(): boolean {
-    return this.mode === "data" || this.mode === "bdat" || this.txn?.sink !== undefined;
+    return this.mode === "data" || this.mode === "bdat" || this.txn?.sink !== undefined || this.committing;
   }
 
   private async greet(): Promise<void> {
@@ -158,6 +162,8 @@ export class SmtpSession {
       await this.started;
       for (;;) {
         if (this.mode === "closed" || this.mode === "tls" || this.closeAfterFlush) break;
+        // Shutting down: no new command is started once the current message is done.
+        if (this.shuttingDown && this.mode === "command" && !this.inData) break;
         let progressed: boolean;
         if (this.mode === "command") progressed = await this.processCommand();
         else if (this.mode === "data") progressed = await this.processData();
@@ -262,6 +268,7 @@ export class SmtpSession {
   beginData(): void {
     this.mode = "data";
     this.armTimer(this.opts.dataTimeoutMs);
+    this.startDataDeadline();
   }
 
   /** Enter BDAT mode for one chunk of `size` octets. */
@@ -270,6 +277,24 @@ export class SmtpSession {
     this.bdatLast = last;
     this.mode = "bdat";
     this.armTimer(this.opts.dataTimeoutMs);
+    this.startDataDeadline();
+  }
+
+  private startDataDeadline(): void {
+    if (this.dataDeadline) return;
+    this.dataDeadline = this.clock.setTimer(this.opts.dataMaxTimeMs, () => {
+      this.dataDeadline = undefined;
+      if (!this.inData || this.committing) return;
+      this.log.info({ event: "timeout", mode: this.mode, limit: "dataMaxTime" }, "message content took too long");
+      this.out += formatReply(R.timeout(this.opts.hostname));
+      this.closeAfterFlush = true;
+      this.flush();
+    });
+  }
+
+  private stopDataDeadline(): void {
+    this.dataDeadline?.cancel();
+    this.dataDeadline = undefined;
   }
 
   newDecoder(dotStuffed: boolean): DataDecoder {
@@ -355,16 +380,20 @@ export class SmtpSession {
     if (d.lineTooLong) return this.failMessage(R.messageLineTooLong(this.opts.maxTextLine));
     const sink = txn.sink!;
     const facts = this.facts();
+    this.stopDataDeadline();
     // The message leaves the session before its commit starts, so that a disconnect or a
     // shutdown while the commit runs cannot abort (and unlink) what is being made durable.
     this.txn = undefined;
     let r: Reply;
+    this.committing = true;
     try {
       r = await sink.commit(facts);
     } catch (err) {
       this.log.error({ err, queueId: sink.id }, "commit failed");
       r = R.localError();
       await sink.abort().catch(() => undefined);
+    } finally {
+      this.committing = false;
     }
     if (r.code < 300) {
       this.stats.accepted++;
@@ -379,6 +408,7 @@ export class SmtpSession {
 
   private async failMessage(r: Reply): Promise<void> {
     const txn = this.txn!;
+    this.stopDataDeadline();
     await txn.sink?.abort().catch(() => undefined);
     this.stats.rejected++;
     this.log.info({ event: "rejected", stage: "data", queueId: txn.sink?.id, size: txn.decoder?.size, reply: replyText(r) }, "message rejected");
@@ -439,6 +469,7 @@ export class SmtpSession {
 
   /** Abandon the open transaction (RSET, new EHLO, STARTTLS, end of session). */
   async resetTransaction(): Promise<void> {
+    this.stopDataDeadline();
     const sink = this.txn?.sink;
     this.txn = undefined;
     if (sink) await sink.abort().catch(() => undefined);
@@ -477,9 +508,13 @@ export class SmtpSession {
     if (!this.inData && !this.pumping) this.shutdownNow();
   }
 
-  /** Grace period over: 421 and close whatever the state. */
+  /** Grace period over: 421 and close, unless a commit is running (its reply comes first). */
   shutdownNow(): void {
     if (this.mode === "closed") return;
+    if (this.committing) {
+      this.shuttingDown = true;
+      return;
+    }
     this.out += formatReply(R.shuttingDown(this.opts.hostname));
     this.closeAfterFlush = true;
     this.flush();
