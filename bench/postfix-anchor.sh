@@ -28,8 +28,9 @@ if ! command -v postconf >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
   echo "postfix postfix/mailname string bench.localhost" | debconf-set-selections
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends postfix
+  # stdout carries only the PID (for PID=$(...)): package chatter goes to stderr.
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends postfix >&2
 fi
 
 # main.cf: loopback only, local domain "localhost", big enough for the 50 MiB test.
@@ -60,7 +61,7 @@ touch /etc/aliases
 if ! grep -q '^user:' /etc/aliases; then
   echo 'user: /dev/null' >>/etc/aliases
 fi
-newaliases
+newaliases >&2
 
 # Debian runs smtpd chrooted; its init script copies resolv.conf, hosts etc. into the chroot.
 # Without systemd/init we do the same, so smtpd resolves 127.0.0.1 the same way the host does.

@@ -6,7 +6,7 @@ import { runBig, type BigResult } from "./big-message.js";
 import { emfileAdvice, openFilesLimit } from "./fd-limit.js";
 import { runIdle, type IdleResult } from "./idle-conns.js";
 import { cellsFor, KiB, MiB, parseArgs, type Cell, type Options } from "./options.js";
-import { machineBusySeconds, processExists, ProcSampler, waitIdle, type ProcSnapshot, type ProcUsage } from "./proc-sampler.js";
+import { machineProcessSeconds, processExists, ProcSampler, waitIdle, type ProcSnapshot, type ProcUsage } from "./proc-sampler.js";
 import { startPetrel, startSinkChild, type ServerChild } from "./server-child.js";
 import { runLoad, type LoadResult } from "./smtp-load.js";
 import { fmtBytes, fmtMiB, fmtNum } from "./stats.js";
@@ -17,21 +17,17 @@ interface Target extends TargetSpec {
 }
 
 async function resolveTargets(o: Options): Promise<Target[]> {
-  const targets: Target[] = [];
-  if (o.target) {
-    targets.push(parseTarget(o.target, o.pid));
-  } else {
-    const child = o.sink ? await startSinkChild() : await startPetrel(o.to);
-    console.error(`bench: started ${child.name} on ${child.host}:${child.port} (pid ${child.pid})`);
-    targets.push({ name: child.name, host: child.host, port: child.port, pid: child.pid, child });
-  }
-  for (const c of o.compare) targets.push(parseTarget(c));
-  for (const t of targets) {
+  const given = [...(o.target ? [parseTarget(o.target, o.pid)] : []), ...o.compare.map((c) => parseTarget(c))];
+  // Check every given target before starting a child, so a typo never leaves a server running.
+  for (const t of given) {
     assertLoopback(t);
     if (t.pid !== undefined && !processExists(t.pid)) throw new Error(`${t.name}: no process with pid ${t.pid}`);
     if (t.pid === undefined) console.error(`bench: ${t.name}: no pid given, server RSS/CPU not measured`);
   }
-  return targets;
+  if (o.target) return given;
+  const child = o.sink ? await startSinkChild() : await startPetrel(o.to);
+  console.error(`bench: started ${child.name} on ${child.host}:${child.port} (pid ${child.pid})`);
+  return [{ name: child.name, host: child.host, port: child.port, pid: child.pid, child }, ...given];
 }
 
 function cellLabel(c: Cell): string {
@@ -75,7 +71,7 @@ async function runCells(o: Options, targets: Target[], cells: Cell[]): Promise<v
       if (t.pid !== undefined) await waitIdle(t.pid);
       const sampler = t.pid !== undefined ? new ProcSampler(t.pid) : undefined;
       const cpu0 = process.cpuUsage();
-      const machine0 = machineBusySeconds();
+      const machine0 = machineProcessSeconds();
       sampler?.start();
       const r = await runLoad({
         host: t.host,
@@ -92,7 +88,7 @@ async function runCells(o: Options, targets: Target[], cells: Cell[]): Promise<v
       const benchCpu = ((cpu.user + cpu.system) / 1e6 / r.wallSeconds) * 100;
       // Whatever else ran on the machine meanwhile (other jobs, builds): the figures are only
       // trustworthy when this is near 0.
-      const machineCpu = ((machineBusySeconds() - machine0) / r.wallSeconds) * 100;
+      const machineCpu = ((machineProcessSeconds() - machine0) / r.wallSeconds) * 100;
       const otherCpu = machineCpu - benchCpu - (u?.cpuPercent ?? 0);
       rows.push(loadRow(cell, t, r, u, benchCpu, otherCpu));
       console.error(

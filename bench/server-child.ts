@@ -150,7 +150,8 @@ function provisionRecipient(config: string, recipient: string): void {
       timeout: 30000,
     });
     if (r.status !== 0) {
-      const why = (r.stderr || r.stdout || String(r.error ?? "")).trim().split("\n")[0];
+      const lines = (r.stderr || r.stdout || String(r.error ?? "")).trim().split("\n");
+      const why = lines.find((l) => /error/i.test(l)) ?? lines[0];
       console.warn(`bench: warning: "petrel ${step.slice(0, 3).join(" ")}" failed (${why}); continuing`);
     }
   }

@@ -12,6 +12,10 @@ import { DEVELOPMENT_DOMAIN } from "../config/profiles.js";
 import { openSqliteStore } from "../store/sqlite/index.js";
 import type { Store } from "../store/types.js";
 import { Queue } from "../queue/queue.js";
+import { Scheduler } from "../queue/scheduler.js";
+import { createLocalTransport } from "../delivery/local/transport.js";
+import type { ResolveOptions } from "../delivery/local/resolve.js";
+import { hostname as osHostname } from "node:os";
 import { ConnectionLimiter, serveSmtpSocket, type SmtpConnectionDeps } from "../smtp/server.js";
 import { RFC_DEFAULTS, type SessionOptions } from "../smtp/session/options.js";
 import type { SmtpSession } from "../smtp/session/session.js";
@@ -26,6 +30,8 @@ export interface PetrelOptions {
   development: boolean;
   log: Logger;
   clock?: Clock;
+  /** Start the delivery scheduler (default true; tests of SMTP acceptance alone turn it off). */
+  deliver?: boolean;
 }
 
 export class Petrel {
@@ -33,25 +39,50 @@ export class Petrel {
   private readonly sessions = new Set<SmtpSession>();
   private stopping?: Promise<void>;
 
+  readonly scheduler: Scheduler;
+
   private constructor(
     private readonly opts: PetrelOptions,
     readonly store: Store,
     readonly queue: Queue,
     readonly tls: FileTlsProvider,
-  ) {}
+    clock: Clock,
+  ) {
+    const { config, log } = opts;
+    const transport = createLocalTransport({
+      directory: store.directory,
+      mailstore: store.mailstore,
+      forward: (sender, recipients, body, queueId) => queue.submit(sender, recipients, body, { forwardedFrom: queueId }, { listener: "internal", helo: config.hostname }),
+      log,
+      opts: { resolve: this.resolveOptions(), quotaExceeded: config.delivery.quotaExceeded, maxHops: config.delivery.maxHops },
+    });
+    this.scheduler = new Scheduler(
+      store.queue,
+      queue,
+      transport,
+      { node: osHostname(), concurrency: config.delivery.concurrency, claimBatch: 500, leaseMs: 10 * 60_000, idlePollMs: 5_000, retry: { delaysMs: config.delivery.retryDelays, maxQueueTimeMs: config.outbound.maxQueueTime } },
+      clock,
+      log,
+    );
+  }
+
+  private resolveOptions(): ResolveOptions {
+    return { separator: this.opts.config.delivery.subaddressSeparator, postmaster: this.opts.config.delivery.postmaster };
+  }
 
   static async start(opts: PetrelOptions): Promise<Petrel> {
     const { config, log } = opts;
     const clock = opts.clock ?? systemClock;
     if (config.storage.backend !== "sqlite") throw new Error("storage.backend postgres is not available yet; use sqlite");
-    const store = openSqliteStore(config.dataDir, { writerThread: true });
+    const store = openSqliteStore(config.dataDir, { writerThread: true, blobInlineMax: config.smtp.inlineMaxSize });
     try {
       if (opts.development) await store.directory.addDomain(DEVELOPMENT_DOMAIN);
       const queue = new Queue(store.queue, { spoolDir: join(config.dataDir, "spool"), inlineMax: config.smtp.inlineMaxSize }, clock, log);
       await queue.start();
       const files = config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : await ensureSelfSigned(join(config.dataDir, "tls"), config.hostname, log);
-      const petrel = new Petrel(opts, store, queue, new FileTlsProvider(files));
+      const petrel = new Petrel(opts, store, queue, new FileTlsProvider(files), clock);
       await petrel.openListeners(clock);
+      if (opts.deliver !== false) petrel.scheduler.start();
       return petrel;
     } catch (e) {
       await store.close();
@@ -83,7 +114,7 @@ export class Petrel {
 
   private async openListeners(clock: Clock): Promise<void> {
     const { config, log } = this.opts;
-    const handler = createSmtpHandler({ queue: this.queue, directory: this.store.directory, log });
+    const handler = createSmtpHandler({ queue: this.queue, directory: this.store.directory, log, resolve: this.resolveOptions(), quotaExceeded: config.delivery.quotaExceeded, onQueued: () => this.scheduler.wake() });
     const limiter = new ConnectionLimiter(config.limits.maxConnections, config.limits.maxConnectionsPerIp);
     for (const name of ["smtp", "submission", "submissions"] as const) {
       const address = config.listen[name];
@@ -136,6 +167,7 @@ export class Petrel {
     await Promise.race([Promise.all([...this.sessions].map((s) => s.closed)), new Promise((r) => setTimeout(r, 15_000).unref())]);
     await Promise.all(closed);
     await this.queue.drained();
+    await this.scheduler.stop();
     await this.store.close();
     log.info({ event: "stopped" }, "stopped");
   }

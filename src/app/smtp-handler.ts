@@ -10,8 +10,19 @@ import { R } from "../smtp/replies.js";
 import type { Queue } from "../queue/queue.js";
 import type { Directory } from "../store/types.js";
 import { relayVerdict } from "../policy/relay.js";
+import { resolveRecipient, type ResolveOptions } from "../delivery/local/resolve.js";
 
-export function createSmtpHandler(deps: { queue: Queue; directory: Directory; log: Logger }): SmtpHandler {
+export interface SmtpHandlerDeps {
+  queue: Queue;
+  directory: Directory;
+  log: Logger;
+  resolve: ResolveOptions;
+  quotaExceeded: "temporary" | "permanent";
+  /** Called after each message is committed (wakes the delivery scheduler). */
+  onQueued(): void;
+}
+
+export function createSmtpHandler(deps: SmtpHandlerDeps): SmtpHandler {
   const { queue, directory } = deps;
   return {
     async mail() {
@@ -19,7 +30,17 @@ export function createSmtpHandler(deps: { queue: Queue; directory: Directory; lo
     },
 
     async rcpt(s, _txn, rcpt) {
-      return relayVerdict(rcpt.address, { authenticated: s.authUser !== undefined, isLocalDomain: (d) => directory.isLocalDomain(d) });
+      const relay = await relayVerdict(rcpt.address, { authenticated: s.authUser !== undefined, isLocalDomain: (d) => directory.isLocalDomain(d) });
+      if (relay) return relay;
+      // Unknown local users are refused now, at RCPT, so that Petrel never sends backscatter.
+      const a = rcpt.address;
+      const res = await resolveRecipient(a.domain ? formatAddress(a) : a.local, directory, deps.resolve);
+      if (res.kind === "unknown") return R.userUnknown();
+      if (res.kind === "loop") return R.aliasLoop();
+      if (res.kind === "local" && res.accounts.some((acc) => acc.quota !== null && acc.usedBytes >= acc.quota)) {
+        return deps.quotaExceeded === "permanent" ? R.mailboxFullPermanent() : R.mailboxFullTemporary();
+      }
+      return undefined;
     },
 
     async openMessage(_s, txn): Promise<MessageSink> {
@@ -34,6 +55,7 @@ export function createSmtpHandler(deps: { queue: Queue; directory: Directory; lo
         write: (parts) => incoming.write(parts),
         async commit(facts: SessionFacts) {
           await incoming.commit(facts);
+          deps.onQueued();
           return R.queued(incoming.id);
         },
         abort: () => incoming.abort(),

@@ -30,11 +30,19 @@ export function registerDomain(program: Command): void {
       fail(e);
     }
   });
-  common(domain.command("remove <name>").description("stop receiving mail for a domain")).action(async (name: string, opts: GlobalOptions) => {
+  common(
+    domain
+      .command("remove <name>")
+      .description("stop receiving mail for a domain; refused while it has accounts or aliases, unless --force")
+      .option("--force", "also delete its accounts (with their mailboxes and messages) and aliases"),
+  ).action(async (name: string, opts: GlobalOptions & { force?: boolean }) => {
     try {
       await withStore(opts, async (store) => {
-        if (!(await store.directory.removeDomain(name))) throw new Error(`no domain ${name}`);
-        process.stdout.write(`domain ${name} removed\n`);
+        const force = opts.force === true;
+        const accounts = force ? (await store.directory.listAccounts(name)).length : 0;
+        const aliases = force ? (await store.directory.listAliases(name)).length : 0;
+        if (!(await store.directory.removeDomain(name, { force }))) throw new Error(`no domain ${name}`);
+        process.stdout.write(`domain ${name} removed${accounts + aliases > 0 ? ` with ${accounts} account(s) and ${aliases} alias(es)` : ""}\n`);
       });
     } catch (e) {
       fail(e);

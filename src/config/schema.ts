@@ -9,6 +9,15 @@ import { parseSize } from "./size.js";
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+|[0-9a-fA-F:]+):\d{1,5}$/, "must be host:port, e.g. 0.0.0.0:25 or [::1]:25");
 const listener = z.union([hostPort, z.literal(false)]);
 
+const toMs = (v: string | number, ctx: z.RefinementCtx): number => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: "custom", message: `invalid duration ${JSON.stringify(v)} (use e.g. 30s, 5m, 4h, 5d)` });
+    return z.NEVER;
+  }
+  return ms;
+};
+
 const duration = (def: string) =>
   z
     .union([z.string(), z.number()])
@@ -91,6 +100,26 @@ export const configSchema = z.strictObject({
       maxConnectionsPerIp: count(50),
       /** How long sessions receiving a message may finish at shutdown. */
       shutdownGrace: duration("30s"),
+    })
+    .prefault({}),
+  delivery: z
+    .strictObject({
+      /** Account that receives postmaster@ and abuse@ of every local domain (RFC 5321 4.5.1, RFC 2142). */
+      postmaster: z.string().nullable().default(null),
+      /** Sub-addressing separator ("alice+tag@" delivers to alice); "" switches it off. */
+      subaddressSeparator: z.string().max(1).default("+"),
+      /** An account over quota: refuse for now (452 4.2.2) or for good (552 5.2.2). */
+      quotaExceeded: z.enum(["temporary", "permanent"]).default("temporary"),
+      /** Messages delivered at once. */
+      concurrency: count(16, 1, 1000),
+      /** More Received: headers than this is treated as a mail loop. */
+      maxHops: count(50, 5, 500),
+      /** Delays between attempts after temporary failures; the last repeats. */
+      retryDelays: z
+        .array(z.union([z.string(), z.number()]))
+        .min(1)
+        .default(["1m", "5m", "15m", "30m", "1h"])
+        .transform((list, ctx) => list.map((v) => toMs(v, ctx))),
     })
     .prefault({}),
   outbound: z

@@ -6,3 +6,4 @@ export * from "./logger.js";
 export * from "./envelope.js";
 export * from "./errors.js";
 export * from "./date.js";
+export * from "./batcher.js";

@@ -1,3 +1,5 @@
 export { Queue, type QueueOptions } from "./queue.js";
 export { IncomingMessage, type IncomingEnvelope } from "./incoming.js";
-export { GroupCommitter } from "./group-commit.js";
+export { Scheduler, type SchedulerOptions } from "./scheduler.js";
+export type { Transport, DeliveryJob, AttemptOutcome } from "./transport.js";
+export { nextAttempt, DEFAULT_RETRY_DELAYS_MS, type RetryPolicy } from "./retry.js";

@@ -7,7 +7,7 @@ import { newQueueId } from "../core/queue-id.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { NewQueueMessage, QueueStore } from "../store/types.js";
-import { GroupCommitter } from "./group-commit.js";
+import { Batcher } from "../core/batcher.js";
 import { IncomingMessage, type IncomingEnvelope } from "./incoming.js";
 import { Spool } from "./spool.js";
 import { readFile } from "node:fs/promises";
@@ -20,7 +20,7 @@ export interface QueueOptions {
 
 export class Queue {
   private readonly spool: Spool;
-  private readonly committer: GroupCommitter<NewQueueMessage>;
+  private readonly committer: Batcher<NewQueueMessage>;
 
   constructor(
     private readonly store: QueueStore,
@@ -29,7 +29,10 @@ export class Queue {
     private readonly log: Logger,
   ) {
     this.spool = new Spool(opts.spoolDir);
-    this.committer = new GroupCommitter((batch) => this.store.insert(batch));
+    this.committer = new Batcher<NewQueueMessage>(async (batch) => {
+      await this.store.insert(batch);
+      return batch.map(() => undefined);
+    });
   }
 
   /** Create the spool and remove files left by messages that were never committed. */
@@ -48,6 +51,19 @@ export class Queue {
     return new IncomingMessage(id, envelope, this.spool, this.opts.inlineMax, (m) => this.committer.add(m), () => this.clock.now());
   }
 
+  /** Queue a message made inside Petrel (forwarding to remote alias targets, later DSNs). */
+  async submit(sender: string, recipients: string[], body: Buffer, mail: unknown, session: unknown): Promise<string> {
+    const m = this.receive({ sender, recipients: recipients.map((address) => ({ address, dsn: {} })), mail });
+    try {
+      await m.write([body]);
+      await m.commit(session);
+    } catch (e) {
+      await m.abort();
+      throw e;
+    }
+    return m.id;
+  }
+
   /** The stored message, from its row or its spool file. */
   async body(id: string): Promise<Buffer | null> {
     const inline = await this.store.inlineBody(id);
@@ -55,6 +71,11 @@ export class Queue {
     const entry = await this.store.get(id);
     if (!entry?.spooled) return null;
     return readFile(this.spool.path(id));
+  }
+
+  /** Remove the spool file of a message that has left the queue. */
+  removeSpool(id: string): Promise<void> {
+    return this.spool.remove(id);
   }
 
   /** Wait for commits in flight (graceful shutdown). */

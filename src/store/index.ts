@@ -1,3 +1,4 @@
 export * from "./types.js";
 export { asciiDomain, unicodeDomain } from "./domain-name.js";
+export { addressKey, localKey, splitAddress } from "./address-key.js";
 export { openSqliteStore } from "./sqlite/index.js";

@@ -65,21 +65,188 @@ export interface QueueStore {
   count(): Promise<number>;
 }
 
+/** A recipient the scheduler leased for one delivery attempt. */
+export interface DueRecipient extends QueueRecipient {
+  messageId: string;
+}
+
+export type RecipientOutcome =
+  | { idx: number; status: "delivered"; reply: string }
+  | { idx: number; status: "deferred"; reply: string; nextAttemptAt: number }
+  | { idx: number; status: "failed"; reply: string };
+
+export interface QueueScheduling {
+  /**
+   * Lease up to `limit` recipients whose next attempt is due (state queued or deferred, or
+   * inflight with an expired lease: a crashed node's work is taken over). They become
+   * inflight until `leaseUntil`.
+   */
+  claimDue(now: number, limit: number, leaseUntil: number, node: string): Promise<DueRecipient[]>;
+  /** Record attempt outcomes (one transaction). */
+  recordOutcomes(messageId: string, outcomes: readonly RecipientOutcome[], now: number): Promise<void>;
+  /** Delete a message whose recipients are all delivered or failed; true when deleted. */
+  deleteIfDone(messageId: string): Promise<boolean>;
+  /**
+   * Record the outcomes of several messages' attempts and delete the messages left with
+   * nothing to do, in one transaction (group commit). Returns the deleted message ids.
+   */
+  finish(batch: readonly { messageId: string; outcomes: readonly RecipientOutcome[] }[], now: number): Promise<string[]>;
+  /** Release the leases a node holds (a restarted node takes its own work back at once). */
+  releaseLeases(node: string): Promise<number>;
+  /** Earliest next attempt among waiting recipients, or null when none wait. */
+  nextDue(): Promise<number | null>;
+}
+
 export interface Domain {
   name: string;
   createdAt: number;
 }
 
-/** Local domains (accounts and aliases come with the mail store). */
+export interface Account {
+  id: number;
+  /** As created (Unicode domain); matched case-insensitively through its key. */
+  address: string;
+  displayName: string | null;
+  /** Bytes; null = unlimited. */
+  quota: number | null;
+  usedBytes: number;
+  enabled: boolean;
+  createdAt: number;
+}
+
+export interface NewAccount {
+  address: string;
+  displayName?: string | null;
+  passwordHash: string;
+  quota?: number | null;
+}
+
+export interface AccountPatch {
+  displayName?: string | null;
+  passwordHash?: string;
+  quota?: number | null;
+  enabled?: boolean;
+}
+
+/** source is "local@domain", or "@domain" for a catch-all. */
+export interface Alias {
+  source: string;
+  targets: string[];
+}
+
+/** Local domains, accounts and aliases. Addresses are matched through addressKey(). */
 export interface Directory {
   isLocalDomain(domain: string): Promise<boolean>;
   addDomain(name: string): Promise<Domain>;
-  removeDomain(name: string): Promise<boolean>;
+  /** Refused (DirectoryError "IN_USE") while accounts or aliases exist, unless force. */
+  removeDomain(name: string, opts?: { force?: boolean }): Promise<boolean>;
   listDomains(): Promise<Domain[]>;
+
+  /** Creates the account and its INBOX. DirectoryError "EXISTS" / "NO_DOMAIN". */
+  addAccount(a: NewAccount): Promise<Account>;
+  getAccount(address: string): Promise<Account | null>;
+  getAccountById(id: number): Promise<Account | null>;
+  listAccounts(domain?: string): Promise<Account[]>;
+  updateAccount(address: string, patch: AccountPatch): Promise<boolean>;
+  /** Removes the account with its mailboxes and messages. */
+  removeAccount(address: string): Promise<boolean>;
+  /** For authentication: the stored hash of an account, enabled or not. */
+  credentials(address: string): Promise<{ account: Account; passwordHash: string } | null>;
+
+  /** Adds targets to an alias (creating it). */
+  addAlias(source: string, targets: readonly string[]): Promise<Alias>;
+  /** Removes one target, or the whole alias when target is omitted. */
+  removeAlias(source: string, target?: string): Promise<boolean>;
+  getAlias(source: string): Promise<string[] | null>;
+  listAliases(domain?: string): Promise<Alias[]>;
+}
+
+export class DirectoryError extends Error {
+  constructor(
+    readonly code: "EXISTS" | "NO_DOMAIN" | "IN_USE" | "NOT_FOUND" | "INVALID",
+    message: string,
+  ) {
+    super(message);
+    this.name = "DirectoryError";
+  }
+}
+
+export type SpecialUse = "\\Sent" | "\\Drafts" | "\\Trash" | "\\Junk" | "\\Archive";
+
+export interface Mailbox {
+  id: number;
+  accountId: number;
+  name: string;
+  specialUse: string | null;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  subscribed: boolean;
+  messages: number;
+  unseen: number;
+  size: number;
+}
+
+export interface MailMessage {
+  mailboxId: number;
+  uid: number;
+  modseq: number;
+  flags: string[];
+  internalDate: number;
+  /** Octets as IMAP/POP3 serve them: header prefix + blob. */
+  size: number;
+  blobId: string;
+  /** Header lines added at delivery (Return-Path, Delivered-To), served before the blob. */
+  prefix: Buffer;
+}
+
+/** One stored message body, shared by every copy of the same content. */
+export interface BlobInput {
+  /** sha256 hex of data. */
+  id: string;
+  /** The octets; null once a backend has stored them elsewhere (a blob file). */
+  data: Buffer | null;
+  size: number;
+  /** The MIME parse (mime/ ParsedMessage), JSON-serialisable, computed once. */
+  parsed: unknown;
+}
+
+export interface DeliveryItem {
+  accountId: number;
+  /** "INBOX", or a special-use mailbox created on first use (e.g. Junk). */
+  mailbox: string;
+  specialUse?: string | null;
+  prefix: Buffer;
+}
+
+export interface LocalDelivery {
+  /** Idempotency: an account gets at most one copy of a queued message, whichever recipient led there. */
+  queueId: string;
+  rcptIdx: number;
+  internalDate: number;
+  blob: BlobInput;
+  items: DeliveryItem[];
+  flags?: string[];
+}
+
+export type DeliveryItemResult = { accountId: number; status: "delivered" | "duplicate"; uid: number | null } | { accountId: number; status: "over-quota" | "no-account" };
+
+export interface Mailstore {
+  /** Deliver copies in one transaction per LocalDelivery; quota is checked per account. */
+  deliver(batch: readonly LocalDelivery[]): Promise<DeliveryItemResult[][]>;
+  listMailboxes(accountId: number): Promise<Mailbox[]>;
+  getMailbox(accountId: number, name: string): Promise<Mailbox | null>;
+  /** Messages of a mailbox in UID order. */
+  listMessages(mailboxId: number): Promise<MailMessage[]>;
+  /** Body octets of a blob (without prefix). */
+  blob(blobId: string): Promise<Buffer | null>;
+  /** The stored MIME parse of a blob. */
+  parsed(blobId: string): Promise<unknown>;
 }
 
 export interface Store {
-  readonly queue: QueueStore;
+  readonly queue: QueueStore & QueueScheduling;
   readonly directory: Directory;
+  readonly mailstore: Mailstore;
   close(): Promise<void>;
 }

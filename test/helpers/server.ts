@@ -40,14 +40,27 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Start Petrel in this process with local domains already added. */
-export async function startServer(opts: { overrides?: Partial<ConfigInput>; domains?: string[]; log?: Logger } = {}): Promise<TestServer> {
+/** The account that catch-all aliases point at in test servers. */
+export const CATCH_ALL_ACCOUNT = "catchall";
+
+/**
+ * Start Petrel in this process with local domains already added. By default every address at
+ * those domains is accepted (a catch-all alias to catchall@<domain>) and nothing is delivered
+ * (messages stay in the queue for the test to read); deliver: true starts the scheduler.
+ */
+export async function startServer(opts: { overrides?: Partial<ConfigInput>; domains?: string[]; log?: Logger; deliver?: boolean; catchAll?: boolean } = {}): Promise<TestServer> {
   const dataDir = tempDir();
   const config = { ...configSchema.parse(testConfig(dataDir, opts.overrides)), hostname: "mx.petrel.test" };
   const pre = openSqliteStore(dataDir);
-  for (const d of opts.domains ?? ["petrel.test"]) await pre.directory.addDomain(d);
+  for (const d of opts.domains ?? ["petrel.test"]) {
+    await pre.directory.addDomain(d);
+    if (opts.catchAll !== false) {
+      await pre.directory.addAccount({ address: `${CATCH_ALL_ACCOUNT}@${d}`, passwordHash: "!" });
+      await pre.directory.addAlias(`@${d}`, [`${CATCH_ALL_ACCOUNT}@${d}`]);
+    }
+  }
   await pre.close();
-  const petrel = await Petrel.start({ config, development: false, log: opts.log ?? nullLogger });
+  const petrel = await Petrel.start({ config, development: false, log: opts.log ?? nullLogger, deliver: opts.deliver ?? false });
   return {
     petrel,
     dataDir,
@@ -70,13 +83,19 @@ export interface ChildServer {
 }
 
 /** Run `petrel serve` as a child process; resolves once it logged "ready". */
-export async function startChild(opts: { dataDir?: string; overrides?: Partial<ConfigInput>; domains?: string[] } = {}): Promise<ChildServer> {
+export async function startChild(opts: { dataDir?: string; overrides?: Partial<ConfigInput>; domains?: string[]; catchAll?: boolean } = {}): Promise<ChildServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const configFile = join(dataDir, "petrel.yaml");
   writeFileSync(configFile, stringify(testConfig(dataDir, { log: { level: "info" }, ...opts.overrides })));
   if (opts.domains) {
     const pre = openSqliteStore(dataDir);
-    for (const d of opts.domains) await pre.directory.addDomain(d);
+    for (const d of opts.domains) {
+      await pre.directory.addDomain(d);
+      if (opts.catchAll !== false) {
+        await pre.directory.addAccount({ address: `${CATCH_ALL_ACCOUNT}@${d}`, passwordHash: "!" });
+        await pre.directory.addAlias(`@${d}`, [`${CATCH_ALL_ACCOUNT}@${d}`]);
+      }
+    }
     await pre.close();
   }
   const proc = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--log-format", "json"], { stdio: ["ignore", "pipe", "pipe"] });

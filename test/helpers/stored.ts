@@ -62,3 +62,30 @@ export async function assertStored(server: TestServer, id: string, expected: { c
   if (expected.recipients) assert.deepEqual(m.entry.recipients.map((r) => r.address), expected.recipients);
   return m;
 }
+
+/**
+ * The message a queue id stands for, wherever it is now: still in the queue, or delivered
+ * (then without the Return-Path/Delivered-To lines delivery added). Null when neither.
+ */
+export async function queuedOrDelivered(dataDir: string, id: string): Promise<Buffer | null> {
+  const { openSqliteStore } = await import("../../src/store/sqlite/index.js");
+  const { Queue } = await import("../../src/queue/queue.js");
+  const { systemClock } = await import("../../src/core/clock.js");
+  const { nullLogger } = await import("../../src/core/logger.js");
+  const { default: Database } = await import("better-sqlite3");
+  const { join } = await import("node:path");
+  const store = openSqliteStore(dataDir);
+  try {
+    const queued = await new Queue(store.queue, { spoolDir: join(dataDir, "spool"), inlineMax: 0 }, systemClock, nullLogger).body(id);
+    if (queued) return queued;
+    const db = new Database(join(dataDir, "petrel.db"), { readonly: true });
+    try {
+      const row = db.prepare("SELECT m.blob_id FROM deliveries d JOIN messages m ON m.mailbox_id = d.mailbox_id AND m.uid = d.uid WHERE d.queue_id = ? LIMIT 1").get(id) as { blob_id: string } | undefined;
+      return row ? await store.mailstore.blob(row.blob_id) : null;
+    } finally {
+      db.close();
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -2,24 +2,29 @@ import { join } from "node:path";
 import { openDatabase } from "./database.js";
 import { SqliteQueueStore } from "./queue-store.js";
 import { SqliteDirectory } from "./directory.js";
-import { WriterThread } from "./writer-thread.js";
+import { SqliteMailstore } from "./mailstore.js";
+import { inlineWriter } from "./writer.js";
+import { writerThread } from "./writer-thread.js";
 import type { Store } from "../types.js";
 
 export interface SqliteStoreOptions {
-  /** Commit queue inserts on a separate thread (the server does; the CLI need not). */
+  /** Run writes on a separate thread (the server does; the CLI need not). */
   writerThread?: boolean;
+  /** Message blobs up to this size live in the database; larger ones in files. */
+  blobInlineMax?: number;
 }
 
 /** The embedded backend: one SQLite file under the data directory. */
 export function openSqliteStore(dataDir: string, opts: SqliteStoreOptions = {}): Store {
   const file = join(dataDir, "petrel.db");
   const db = openDatabase(file);
-  const writer = opts.writerThread ? new WriterThread(file) : undefined;
+  const writer = opts.writerThread ? writerThread(file) : inlineWriter(db);
   return {
     queue: new SqliteQueueStore(db, writer),
     directory: new SqliteDirectory(db),
+    mailstore: new SqliteMailstore(db, writer, join(dataDir, "blobs"), opts.blobInlineMax ?? 131_072),
     async close() {
-      await writer?.close();
+      await writer.close();
       db.close();
     },
   };

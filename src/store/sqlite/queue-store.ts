@@ -1,8 +1,7 @@
 /** The durable queue's rows in SQLite. One transaction per batch: group commit. */
 import type { Db } from "./database.js";
-import { queueInserter, type BatchInserter } from "./queue-writer.js";
-import type { WriterThread } from "./writer-thread.js";
-import type { NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueStore, RecipientState } from "../types.js";
+import type { Writer } from "./writer.js";
+import type { DueRecipient, NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueScheduling, QueueStore, RecipientOutcome, RecipientState } from "../types.js";
 
 interface MessageRow {
   id: string;
@@ -25,16 +24,14 @@ interface RecipientRow {
   last_reply: string | null;
 }
 
-export class SqliteQueueStore implements QueueStore {
-  private readonly insertBatch: BatchInserter;
+export class SqliteQueueStore implements QueueStore, QueueScheduling {
   private readonly stmt;
 
-  /** With a writer thread, inserts (and their fsync) happen off the event loop. */
+  /** Writes go through the writer (a thread in the server); reads use this connection. */
   constructor(
     db: Db,
-    private readonly writer?: WriterThread,
+    private readonly writer: Writer,
   ) {
-    this.insertBatch = queueInserter(db);
     this.stmt = {
       get: db.prepare("SELECT * FROM queue_messages WHERE id = ?"),
       rcptsOf: db.prepare("SELECT * FROM queue_recipients WHERE message_id = ? ORDER BY idx"),
@@ -43,13 +40,15 @@ export class SqliteQueueStore implements QueueStore {
       body1: db.prepare("SELECT data FROM queue_bodies WHERE id = ?").pluck(),
       exists: db.prepare("SELECT 1 FROM queue_messages WHERE id = ?").pluck(),
       count: db.prepare("SELECT count(*) FROM queue_messages").pluck(),
+      // Held messages wait for no time: counting them would make the scheduler spin.
+      nextDue: db.prepare("SELECT min(r.next_attempt_at) FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id WHERE m.held = 0 AND r.state IN ('queued', 'deferred')").pluck(),
+      nextLease: db.prepare("SELECT min(r.lease_until) FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id WHERE m.held = 0 AND r.state = 'inflight'").pluck(),
     };
   }
 
   async insert(batch: readonly NewQueueMessage[]): Promise<void> {
     // synchronous=FULL: when this resolves, the WAL holding the batch has been fsynced.
-    if (this.writer) return this.writer.insert(batch);
-    this.insertBatch.immediate(batch);
+    await this.writer.run("insertQueue", batch);
   }
 
   async list(opts: QueueListOptions = {}): Promise<QueueEntry[]> {
@@ -80,6 +79,33 @@ export class SqliteQueueStore implements QueueStore {
 
   async count(): Promise<number> {
     return this.stmt.count.get() as number;
+  }
+
+  claimDue(now: number, limit: number, leaseUntil: number, node: string): Promise<DueRecipient[]> {
+    return this.writer.run("claimDue", now, limit, leaseUntil, node);
+  }
+
+  recordOutcomes(messageId: string, outcomes: readonly RecipientOutcome[], now: number): Promise<void> {
+    return this.writer.run("recordOutcomes", messageId, outcomes, now);
+  }
+
+  deleteIfDone(messageId: string): Promise<boolean> {
+    return this.writer.run("deleteIfDone", messageId);
+  }
+
+  finish(batch: readonly { messageId: string; outcomes: readonly RecipientOutcome[] }[], now: number): Promise<string[]> {
+    return this.writer.run("finish", batch, now);
+  }
+
+  releaseLeases(node: string): Promise<number> {
+    return this.writer.run("releaseLeases", node);
+  }
+
+  async nextDue(): Promise<number | null> {
+    const due = this.stmt.nextDue.get() as number | null;
+    const lease = this.stmt.nextLease.get() as number | null;
+    if (due === null) return lease;
+    return lease === null ? due : Math.min(due, lease);
   }
 }
 

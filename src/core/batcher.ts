@@ -1,24 +1,24 @@
 /**
- * Group commit: many sessions' inserts share one durable transaction (one fsync). Items
- * that arrive while a flush runs form the next batch, so the batch size grows with load
- * and a lone message still commits at once.
+ * Batching for durable writes (group commit): items submitted while a flush runs form the
+ * next batch, so batches grow with load while a lone item is flushed at once. flush() gets
+ * the items in order and returns one result per item.
  */
-export class GroupCommitter<T> {
-  private pending: { item: T; resolve: () => void; reject: (e: unknown) => void }[] = [];
+export class Batcher<T, R = void> {
+  private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
   private idle: (() => void)[] = [];
 
   constructor(
-    private readonly flush: (items: T[]) => Promise<void>,
+    private readonly flush: (items: T[]) => Promise<R[]>,
     private readonly maxBatch = 1000,
   ) {}
 
-  add(item: T): Promise<void> {
+  add(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
       if (!this.running) {
         this.running = true;
-        // Let the other sessions whose data arrived in this event-loop turn join the batch.
+        // Let whatever else arrives in this event-loop turn join the batch.
         setImmediate(() => void this.run());
       }
     });
@@ -34,8 +34,8 @@ export class GroupCommitter<T> {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       try {
-        await this.flush(batch.map((p) => p.item));
-        for (const p of batch) p.resolve();
+        const results = await this.flush(batch.map((p) => p.item));
+        batch.forEach((p, i) => p.resolve(results[i] as R));
       } catch (e) {
         for (const p of batch) p.reject(e);
       }

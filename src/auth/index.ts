@@ -1,0 +1,1 @@
+export { hashPassword, verifyPassword, dummyVerify, needsRehash, DEFAULT_PARAMS, type ScryptParams } from "./password.js";

@@ -1,0 +1,125 @@
+/**
+ * Mailboxes and messages in SQLite. Message bodies are content-addressed blobs (sha256),
+ * stored once however many recipients share them: small ones in the database, large ones
+ * as files that are fsynced before the transaction that references them commits.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Db } from "./database.js";
+import type { Writer } from "./writer.js";
+import type { DeliveryItemResult, LocalDelivery, MailMessage, Mailbox, Mailstore } from "../types.js";
+
+interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  special_use: string | null;
+  uid_validity: number;
+  uid_next: number;
+  highest_modseq: number;
+  subscribed: number;
+  messages: number;
+  unseen: number;
+  size: number;
+}
+
+const MAILBOX_COLUMNS = `b.*, (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages,
+  (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %') AS unseen,
+  (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id) AS size`;
+
+const toMailbox = (r: MailboxRow): Mailbox => ({ id: r.id, accountId: r.account_id, name: r.name, specialUse: r.special_use, uidValidity: r.uid_validity, uidNext: r.uid_next, highestModseq: r.highest_modseq, subscribed: r.subscribed === 1, messages: r.messages, unseen: r.unseen, size: r.size });
+
+export class SqliteMailstore implements Mailstore {
+  private readonly stmt;
+
+  constructor(
+    db: Db,
+    private readonly writer: Writer,
+    private readonly blobDir: string,
+    private readonly inlineMax: number,
+  ) {
+    this.stmt = {
+      mailboxes: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? ORDER BY b.name`),
+      mailbox: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? AND b.name = ?`),
+      messages: db.prepare("SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid"),
+      blob: db.prepare("SELECT data FROM blobs WHERE id = ?"),
+      parsed: db.prepare("SELECT parsed FROM blobs WHERE id = ?").pluck(),
+    };
+  }
+
+  private blobPath(id: string): string {
+    return join(this.blobDir, id.slice(0, 2), id);
+  }
+
+  async deliver(batch: readonly LocalDelivery[]): Promise<DeliveryItemResult[][]> {
+    const prepared: LocalDelivery[] = [];
+    for (const d of batch) {
+      if (!d.blob.data || d.blob.size <= this.inlineMax) {
+        prepared.push(d);
+        continue;
+      }
+      await this.writeBlobFile(d.blob.id, d.blob.data);
+      // The row records the blob without data: the file holds it.
+      prepared.push({ ...d, blob: { ...d.blob, data: null } });
+    }
+    return this.writer.run("deliver", prepared);
+  }
+
+  /** Write, fsync the file and its directory; an existing file with the same hash is reused. */
+  private async writeBlobFile(id: string, data: Buffer): Promise<void> {
+    const path = this.blobPath(id);
+    const existing = await stat(path).catch(() => null);
+    if (existing?.size === data.length) return;
+    await mkdir(dirname(path), { recursive: true });
+    // A name of its own: two deliveries of the same content (or two stores) may write at once.
+    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    const fh = await open(tmp, "w", 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    const dir = await open(dirname(path), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async listMailboxes(accountId: number): Promise<Mailbox[]> {
+    return (this.stmt.mailboxes.all(accountId) as MailboxRow[]).map(toMailbox);
+  }
+
+  async getMailbox(accountId: number, name: string): Promise<Mailbox | null> {
+    const r = this.stmt.mailbox.get(accountId, name) as MailboxRow | undefined;
+    return r ? toMailbox(r) : null;
+  }
+
+  async listMessages(mailboxId: number): Promise<MailMessage[]> {
+    return (this.stmt.messages.all(mailboxId) as { mailbox_id: number; uid: number; modseq: number; flags: string; internal_date: number; size: number; blob_id: string; prefix: Buffer }[]).map((r) => ({
+      mailboxId: r.mailbox_id,
+      uid: r.uid,
+      modseq: r.modseq,
+      flags: r.flags ? r.flags.split(" ") : [],
+      internalDate: r.internal_date,
+      size: r.size,
+      blobId: r.blob_id,
+      prefix: r.prefix,
+    }));
+  }
+
+  async blob(blobId: string): Promise<Buffer | null> {
+    const r = this.stmt.blob.get(blobId) as { data: Buffer | null } | undefined;
+    if (!r) return null;
+    return r.data ?? readFile(this.blobPath(blobId));
+  }
+
+  async parsed(blobId: string): Promise<unknown> {
+    const p = this.stmt.parsed.get(blobId) as string | undefined;
+    return p === undefined ? null : JSON.parse(p);
+  }
+}
