@@ -130,7 +130,9 @@ export async function startPetrel(recipient: string): Promise<ServerChild> {
   );
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   provisionRecipient(config, recipient);
-  return spawnServer("petrel", [PETREL_MAIN, "serve", "--config", config], "127.0.0.1", port, cleanup);
+  // The same V8 flag as the petrel command's shebang and `npm start`: a small young generation
+  // keeps RSS flat while a large message streams through.
+  return spawnServer("petrel", ["--max-semi-space-size=2", PETREL_MAIN, "serve", "--config", config], "127.0.0.1", port, cleanup);
 }
 
 /**
@@ -142,12 +144,13 @@ function provisionRecipient(config: string, recipient: string): void {
   const at = recipient.lastIndexOf("@");
   const steps = [
     ["domain", "add", recipient.slice(at + 1)],
-    ["user", "add", recipient, "--password", "bench-password-not-secret"],
+    ["user", "add", recipient, "--password-stdin"],
   ];
   for (const step of steps) {
     const r = spawnSync(process.execPath, [PETREL_MAIN, ...step, "--config", config], {
       encoding: "utf8",
       timeout: 30000,
+      input: "bench-password-not-secret\n",
     });
     if (r.status !== 0) {
       const lines = (r.stderr || r.stdout || String(r.error ?? "")).trim().split("\n");

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Config } from "../config/schema.js";
 import { DEVELOPMENT_DOMAIN } from "../config/profiles.js";
-import { openSqliteStore } from "../store/sqlite/index.js";
+import { openStore, spoolDir } from "./open-store.js";
 import type { Store } from "../store/types.js";
 import { Queue } from "../queue/queue.js";
 import { Scheduler } from "../queue/scheduler.js";
@@ -73,11 +73,10 @@ export class Petrel {
   static async start(opts: PetrelOptions): Promise<Petrel> {
     const { config, log } = opts;
     const clock = opts.clock ?? systemClock;
-    if (config.storage.backend !== "sqlite") throw new Error("storage.backend postgres is not available yet; use sqlite");
-    const store = openSqliteStore(config.dataDir, { writerThread: true, blobInlineMax: config.smtp.inlineMaxSize });
+    const { store, bodiesInStore } = await openStore(config, { server: true });
     try {
       if (opts.development) await store.directory.addDomain(DEVELOPMENT_DOMAIN);
-      const queue = new Queue(store.queue, { spoolDir: join(config.dataDir, "spool"), inlineMax: config.smtp.inlineMaxSize }, clock, log);
+      const queue = new Queue(store.queue, { spoolDir: spoolDir(config), inlineMax: config.smtp.inlineMaxSize, bodiesInStore }, clock, log);
       await queue.start();
       const files = config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : await ensureSelfSigned(join(config.dataDir, "tls"), config.hostname, log);
       const petrel = new Petrel(opts, store, queue, new FileTlsProvider(files), clock);

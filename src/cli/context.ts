@@ -2,7 +2,7 @@
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import { DEVELOPMENT_DOMAIN } from "../config/profiles.js";
 import { ConfigError } from "../core/errors.js";
-import { openSqliteStore } from "../store/sqlite/index.js";
+import { openStore } from "../app/open-store.js";
 import type { Store } from "../store/types.js";
 
 export interface GlobalOptions {
@@ -16,8 +16,7 @@ export function load(opts: GlobalOptions): LoadedConfig {
 
 export async function withStore<T>(opts: GlobalOptions, fn: (store: Store, loaded: LoadedConfig) => Promise<T>): Promise<T> {
   const loaded = load(opts);
-  if (loaded.config.storage.backend !== "sqlite") throw new ConfigError("storage.backend postgres is not available yet");
-  const store = openSqliteStore(loaded.config.dataDir);
+  const { store } = await openStore(loaded.config, { server: false });
   try {
     if (loaded.development) await store.directory.addDomain(DEVELOPMENT_DOMAIN);
     return await fn(store, loaded);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /** The `petrel` command. One file per command group; each has --help and --config. */
 import { Command } from "commander";
 import { registerServe } from "./serve.js";

@@ -53,6 +53,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       backend: z.enum(["sqlite", "postgres"]).default("sqlite"),
       postgresUrl: z.string().nullable().default(null),
+      /** Schema for Petrel's tables (created if missing); default: the connection's search_path. */
+      postgresSchema: z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier").nullable().default(null),
     })
     .prefault({}),
   listen: z

@@ -41,13 +41,14 @@ function flatten(entries: Entry[], out: MimeAddress[]): void {
 
 /**
  * Parses an unfolded address field value. Encoded-words in names stay as written (IMAP wants the
- * raw form). A value longer than `maxField` is cut at its last comma before the limit.
+ * raw form). A value longer than `maxField` (or already cut, `truncated`) is cut at its last
+ * comma before the limit, so that no address is cut in two.
  */
-export function parseAddressList(value: string, budget: AddressBudget, maxField: number): MimeAddress[] {
+export function parseAddressList(value: string, budget: AddressBudget, maxField: number, truncated = false): MimeAddress[] {
   let v = value;
   const limit = Math.min(maxField, budget.left);
-  if (v.length > limit) {
-    const comma = v.lastIndexOf(",", limit);
+  if (v.length > limit || truncated) {
+    const comma = v.lastIndexOf(",", Math.min(limit, v.length - 1));
     v = comma > 0 ? v.slice(0, comma) : "";
   }
   budget.left -= v.length;

@@ -12,7 +12,7 @@
  * The open boundaries live in a trie, so testing a line costs at most the longest boundary's
  * length whatever the nesting depth: the whole search stays linear in the message size.
  */
-import { LF } from "./bytes.js";
+import { Finder, LF } from "./bytes.js";
 
 /** A delimiter line found in the raw message. */
 export interface Delimiter {
@@ -33,7 +33,6 @@ interface TrieNode {
 }
 
 const DASH = 0x2d;
-const NL_DASH_DASH = Buffer.from("\n--", "latin1");
 
 const node = (): TrieNode => ({ next: new Map(), owners: [] });
 
@@ -42,8 +41,12 @@ export class BoundarySet {
   /** Open multiparts, outermost first; owner ids grow inwards. */
   private readonly open: { owner: number; boundary: Buffer }[] = [];
   private lastOwner = 0;
+  /** Candidate lines: those that start with "--". */
+  private readonly dashes: Finder;
 
-  constructor(private readonly raw: Buffer) {}
+  constructor(private readonly raw: Buffer) {
+    this.dashes = new Finder(raw, Buffer.from("\n--", "latin1"));
+  }
 
   get empty(): boolean {
     return this.open.length === 0;
@@ -112,12 +115,12 @@ export class BoundarySet {
     return { lineStart: p, lineEnd: lf < 0 ? raw.length : lf + 1, owner: best, close };
   }
 
-  /** The first delimiter line at or after line start `from`, or null. */
-  next(from: number): Delimiter | null {
-    if (this.open.length === 0) return null;
+  /** The first delimiter line that starts in [from, limit), or null. `from` is a line start. */
+  next(from: number, limit = this.raw.length): Delimiter | null {
+    if (this.open.length === 0 || from >= limit) return null;
     const first = this.matchAt(from);
     if (first) return first;
-    for (let i = this.raw.indexOf(NL_DASH_DASH, from); i >= 0; i = this.raw.indexOf(NL_DASH_DASH, i + 1)) {
+    for (let i = this.dashes.next(from); i >= 0 && i + 1 < limit; i = this.dashes.next(i + 1)) {
       const d = this.matchAt(i + 1);
       if (d) return d;
     }

@@ -6,6 +6,28 @@ export const CR = 0x0d;
 export const SP = 0x20;
 export const HTAB = 0x09;
 
+/**
+ * The next occurrence of a byte pattern at or after a position. The parse moves forward, so the
+ * answer of the last search is reused while it is still ahead: each pattern's native search
+ * then covers the message once in all, however many parts ask.
+ */
+export class Finder {
+  private from = -1;
+  private at = -1;
+  constructor(
+    private readonly raw: Buffer,
+    private readonly pattern: Buffer,
+  ) {}
+
+  next(p: number): number {
+    if (this.from < 0 || p < this.from || (this.at >= 0 && this.at < p)) {
+      this.from = p;
+      this.at = this.raw.indexOf(this.pattern, p);
+    }
+    return this.at;
+  }
+}
+
 /** Number of LF octets in raw[start, end). */
 export function countLF(raw: Buffer, start: number, end: number): number {
   let n = 0;

@@ -63,7 +63,7 @@ export function readContent(raw: Buffer, field: FieldLookup, inDigest: boolean):
       type = "text";
       subtype = "plain";
     }
-    const b = Object.hasOwn(params, "boundary") ? params["boundary"]! : "";
+    const b = Object.hasOwn(params, "boundary") && typeof params["boundary"] === "string" ? params["boundary"] : "";
     if (type === "multipart" && b.length > 0 && !/[\r\n]/.test(b)) {
       const bytes = Buffer.from(b, utf8 ? "utf8" : "latin1");
       if (bytes.length <= MIME_LIMITS.maxBoundaryLength) boundary = bytes;

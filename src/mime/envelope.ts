@@ -12,8 +12,10 @@ export function readEnvelope(raw: Buffer, field: FieldLookup, budget: AddressBud
     return f ? fieldValue(raw, f).text : null;
   };
   const list = (name: string): MimeAddress[] => {
-    const v = text(name);
-    return v === null ? [] : parseAddressList(v, budget, MIME_LIMITS.maxAddressField);
+    const f = field(name);
+    if (!f) return [];
+    const v = fieldValue(raw, f);
+    return parseAddressList(v.text, budget, MIME_LIMITS.maxAddressField, v.cut);
   };
   const subject = text("subject");
   const from = list("from");

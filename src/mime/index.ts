@@ -11,6 +11,7 @@ export type { Envelope, MimeAddress, MimePart, ParsedMessage } from "./types.js"
 export { headerLines } from "./header.js";
 export { findPart, walkParts } from "./section.js";
 export { MIME_LIMITS } from "./limits.js";
+export { treeProblems } from "./invariants.js";
 
 export function parseMessage(raw: Buffer): ParsedMessage {
   const { root, envelope } = parseTree(raw);

@@ -13,6 +13,8 @@ export const MIME_LIMITS = {
   maxSearchBody: 2 * 1024 * 1024,
   /** UTF-8 bytes of ParsedMessage.searchHeaders. */
   maxSearchHeaders: 1024 * 1024,
+  /** Octets of one header field value that are read (ENVELOPE strings, Content-* fields...). */
+  maxFieldValue: 256 * 1024,
   /** Characters of one header value given to the RFC 2047 decoder (longer values are cut). */
   maxDecodedField: 256 * 1024,
   /** Characters of one address field given to the address parser (cut at a comma before). */

@@ -304,6 +304,39 @@ describe("multipart boundaries (RFC 2046 5.1.1)", () => {
     assert.equal(cut!.size, 0);
   });
 
+  test("the line end before a delimiter is the delimiter's, even when it is the only one", () => {
+    // A header whose blank line is directly followed by a delimiter: that CRLF goes to the
+    // delimiter, so the part has header fields and no body.
+    const { raw, m } = tree([
+      "Content-Type: multipart/mixed; boundary=b",
+      "",
+      "--b",
+      "Content-Type: text/plain",
+      "",
+      "--b",
+      "Content-Type: message/rfc822",
+      "",
+      "--b",
+      "Content-Type: multipart/mixed; boundary=i",
+      "",
+      "--i",
+      "",
+      "inner",
+      "--i--",
+      "--b--",
+    ]);
+    const [text, message, inner] = m.root.children;
+    assert.equal(mimeOf(raw, text!), "Content-Type: text/plain\r\n");
+    assert.equal(text!.size, 0);
+    assert.equal(mimeOf(raw, message!), "Content-Type: message/rfc822\r\n");
+    assert.equal(message!.children[0]!.headerStart, message!.bodyEnd, "the encapsulated message is empty");
+    assert.equal(bodyOf(raw, inner!), "--i\r\n\r\ninner\r\n--i--", "a close delimiter's CRLF goes to the outer delimiter");
+    // An empty last part directly before an outer delimiter stays inside its multipart.
+    const empty = tree(["Content-Type: multipart/mixed; boundary=o", "", "--o", "Content-Type: multipart/mixed; boundary=i", "", "--i", "", "x", "--i", "--o--"]);
+    assert.equal(part(empty.m, "1.2").size, 0);
+    assert.equal(bodyOf(empty.raw, part(empty.m, "1")), "--i\r\n\r\nx\r\n--i\r\n");
+  });
+
   test("a boundary with every character RFC 2046 allows, quoted", () => {
     const b = "a b'()+_,-./:=?z";
     const { m } = tree([`Content-Type: multipart/mixed; boundary="${b}"`, "", `--${b}`, "", "x", `--${b}--`]);

@@ -10,7 +10,7 @@ import { readEnvelope, emptyEnvelope } from "./envelope.js";
 import { BoundarySet, type Delimiter } from "./boundary.js";
 import { countLF, eolBefore } from "./bytes.js";
 import { readContent, type Content } from "./content.js";
-import { forEachField, headerExtent, type RawField } from "./header.js";
+import { HeaderScanner, fieldName, forEachField, type RawField } from "./header.js";
 import { MIME_LIMITS } from "./limits.js";
 import type { AddressBudget } from "./address.js";
 import type { Envelope, MimePart } from "./types.js";
@@ -36,10 +36,12 @@ const WANTED = new Set([
   "in-reply-to",
   "message-id",
 ]);
+const WANTED_LENGTHS = new Set([...WANTED].map((n) => n.length));
 
 interface Walk {
   raw: Buffer;
   boundaries: BoundarySet;
+  headers: HeaderScanner;
   parts: number;
   addresses: AddressBudget;
 }
@@ -122,10 +124,11 @@ function opaque(part: MimePart): void {
 function parseEntity(w: Walk, start: number, place: Place, depth: number): Entity {
   const raw = w.raw;
   w.parts++;
-  const extent = headerExtent(raw, start, w.boundaries);
+  const extent = w.headers.extent(start, w.boundaries);
   const fields = new Map<string, RawField>();
   forEachField(raw, start, extent.end, (f) => {
-    const name = f.name.toLowerCase();
+    if (!WANTED_LENGTHS.has(f.nameEnd - f.start)) return; // most fields, cheaply
+    const name = fieldName(raw, f).toLowerCase();
     if (WANTED.has(name) && !fields.has(name)) fields.set(name, f);
   });
   const lookup = (name: string) => fields.get(name);
@@ -148,11 +151,13 @@ function parseEntity(w: Walk, start: number, place: Place, depth: number): Entit
   } else if (message) {
     const child = parseEntity(w, part.bodyStart, { kind: "root", container: part.path }, depth + 1);
     entity.term = child.term;
-    settle(part, entityEnd(raw, child.term, start));
-    if (part.bodyEnd < child.part.headerStart) {
+    const end = entityEnd(raw, child.term, start);
+    if (end < child.part.headerStart) {
       // The only line end left was our blank line, and it went to the delimiter: no body.
+      settle(part, end);
       attachEmpty(w, part);
     } else {
+      settle(part, Math.max(end, child.part.bodyEnd));
       part.children.push(child.part);
       part.envelope = child.envelope!;
       part.lines = child.headerLines + child.part.lines;
@@ -207,7 +212,10 @@ function parseMultipart(w: Walk, entity: Entity, boundary: Buffer, depth: number
   } else {
     boundaries.closeFrom(owner); // no close delimiter: an outer one (or the end) cut us short
   }
-  settle(part, entityEnd(raw, d, part.headerStart));
+  // An empty last part right before the outer delimiter ("--b" CRLF "--outer") shares its line
+  // end with that delimiter: the multipart keeps it rather than end before its own part.
+  const last = part.children.at(-1);
+  settle(part, Math.max(entityEnd(raw, d, part.headerStart), last ? last.bodyEnd : 0));
   if (part.bodyEnd >= floor) lf += countLF(raw, floor, part.bodyEnd);
   else lf -= countLF(raw, part.bodyEnd, floor);
   part.lines = part.size === 0 ? 0 : lf;
@@ -228,7 +236,7 @@ export interface Tree {
 }
 
 export function parseTree(raw: Buffer): Tree {
-  const w: Walk = { raw, boundaries: new BoundarySet(raw), parts: 0, addresses: { left: MIME_LIMITS.maxAddressTotal } };
+  const w: Walk = { raw, boundaries: new BoundarySet(raw), headers: new HeaderScanner(raw), parts: 0, addresses: { left: MIME_LIMITS.maxAddressTotal } };
   const e = parseEntity(w, 0, { kind: "root", container: "" }, 0);
   return { root: e.part, envelope: e.envelope! };
 }

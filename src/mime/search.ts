@@ -1,6 +1,6 @@
 /** The text IMAP SEARCH looks in, extracted once at delivery, and the attachment count. */
 import { cutUtf8 } from "./bytes.js";
-import { fieldValue, forEachField } from "./header.js";
+import { fieldName, fieldValue, forEachField } from "./header.js";
 import { htmlToText } from "./html.js";
 import { MIME_LIMITS } from "./limits.js";
 import { walkParts } from "./section.js";
@@ -37,9 +37,10 @@ class Budget {
 export function searchHeaders(raw: Buffer, start: number, end: number): string {
   const b = new Budget(MIME_LIMITS.maxSearchHeaders);
   forEachField(raw, start, end, (f) => {
-    if (b.full) return;
+    const name = fieldName(raw, f);
     const value = decodeWords(fieldValue(raw, f).text);
-    b.add(f.name === "" ? `${value}\n` : `${f.name}: ${value}\n`);
+    b.add(name === "" ? `${value}\n` : `${name}: ${value}\n`);
+    return !b.full;
   });
   return b.toString();
 }
@@ -52,9 +53,14 @@ export function searchBody(raw: Buffer, root: MimePart): string {
     if (p.type !== "text" || (p.subtype !== "plain" && p.subtype !== "html") || p.size === 0) continue;
     // Decode no more input than could fill what is left (QP and charsets can triple it).
     const take = Math.min(p.size, b.remaining * 4 + 4096);
-    const bytes = transferDecode(raw.subarray(p.bodyStart, p.bodyStart + take), p.encoding);
-    let text = charsetDecode(bytes, Object.hasOwn(p.params, "charset") ? p.params["charset"] : undefined);
-    if (p.subtype === "html") text = htmlToText(text);
+    let text: string;
+    try {
+      const bytes = transferDecode(raw.subarray(p.bodyStart, p.bodyStart + take), p.encoding);
+      text = charsetDecode(bytes, Object.hasOwn(p.params, "charset") ? p.params["charset"] : undefined);
+      if (p.subtype === "html") text = htmlToText(text);
+    } catch {
+      continue; // third-party decoders on hostile bytes: a part we cannot read is not searched
+    }
     if (text.trim() === "") continue;
     b.add(text.endsWith("\n") ? text : `${text}\n`);
   }

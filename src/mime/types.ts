@@ -19,8 +19,10 @@ export interface MimeAddress {
 
 /**
  * RFC 3501 7.4.2 / RFC 9051 7.5.2. Strings are the raw header values (unfolded, trimmed, not
- * RFC 2047 decoded) as IMAP requires; null when the header field is absent. Sender and reply-to
- * are the from list when those fields are absent or empty. An empty list stands for NIL.
+ * RFC 2047 decoded) as IMAP requires; null when the header field is absent; the first field of a
+ * name counts. 8-bit octets are read as UTF-8 (RFC 6532), or as latin1 where they are not valid
+ * UTF-8. Sender and reply-to are the from list when those fields are absent or empty. An empty
+ * list stands for NIL.
  */
 export interface Envelope {
   date: string | null;
@@ -56,7 +58,9 @@ export interface MimePart {
   headerEnd: number;
   /**
    * Body octets. A part inside a multipart ends before the CRLF (or LF) that belongs to the next
-   * boundary delimiter (RFC 2046 5.1.1). A multipart's body includes its preamble, delimiters,
+   * delimiter line (RFC 2046 5.1.1), even when that line end is the only one left: then a header's
+   * blank line, or the line end after a nested close delimiter, goes to the delimiter (the header
+   * is cut before it, the body is empty). A multipart's body includes its preamble, delimiters,
    * children and epilogue, as IMAP's BODY[n] returns them.
    */
   bodyStart: number;

@@ -3,7 +3,7 @@
  * queue row; past `inlineMax` octets the message streams to a spool file instead, so a
  * 50 MiB message never sits in memory.
  */
-import type { FileHandle } from "node:fs/promises";
+import { readFile, type FileHandle } from "node:fs/promises";
 import type { NewQueueMessage, NewQueueRecipient } from "../store/types.js";
 import type { Spool } from "./spool.js";
 
@@ -27,6 +27,8 @@ export class IncomingMessage {
     private readonly inlineMax: number,
     private readonly commitRow: (m: NewQueueMessage) => Promise<void>,
     private readonly now: () => number,
+    /** Keep every body in the store's row, never in a spool file (PostgreSQL: shared by nodes). */
+    private readonly bodiesInStore = false,
   ) {}
 
   async write(parts: readonly Buffer[]): Promise<void> {
@@ -55,7 +57,15 @@ export class IncomingMessage {
   /** Make the message durable; resolves once its row is committed. */
   async commit(session: unknown): Promise<void> {
     let body: Buffer | null = null;
-    if (this.file) {
+    let spoolUsed = false;
+    if (this.file && this.bodiesInStore) {
+      // Shared store (several nodes): the body goes into the database; the local file was only
+      // a buffer while the message arrived.
+      await this.file.close();
+      this.file = undefined;
+      body = await readFile(this.spool.path(this.id));
+      spoolUsed = true;
+    } else if (this.file) {
       await this.file.sync();
       await this.file.close();
       this.file = undefined;
@@ -74,6 +84,7 @@ export class IncomingMessage {
       recipients: this.envelope.recipients,
     });
     this.done = true;
+    if (spoolUsed) await this.spool.remove(this.id);
   }
 
   async abort(): Promise<void> {

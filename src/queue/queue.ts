@@ -16,6 +16,8 @@ export interface QueueOptions {
   spoolDir: string;
   /** Messages up to this size are stored in the database row; larger ones in spool files. */
   inlineMax: number;
+  /** Every body in the database (a store shared by several nodes has no common spool). */
+  bodiesInStore?: boolean;
 }
 
 export class Queue {
@@ -48,7 +50,7 @@ export class Queue {
 
   receive(envelope: IncomingEnvelope): IncomingMessage {
     const id = newQueueId(this.clock.now());
-    return new IncomingMessage(id, envelope, this.spool, this.opts.inlineMax, (m) => this.committer.add(m), () => this.clock.now());
+    return new IncomingMessage(id, envelope, this.spool, this.opts.inlineMax, (m) => this.committer.add(m), () => this.clock.now(), this.opts.bodiesInStore);
   }
 
   /** Queue a message made inside Petrel (forwarding to remote alias targets, later DSNs). */

@@ -12,6 +12,28 @@ import { Petrel } from "../../src/app/petrel.js";
 import { configSchema, type ConfigInput } from "../../src/config/schema.js";
 import { nullLogger, type Logger } from "../../src/core/logger.js";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
+import { openStore } from "../../src/app/open-store.js";
+import pg from "pg";
+
+/** PostgreSQL for tests: PETREL_TEST_POSTGRES_URL, or null (those tests are skipped). */
+export const POSTGRES_URL = process.env.PETREL_TEST_POSTGRES_URL || null;
+
+/** Storage overrides for a fresh PostgreSQL schema of this test run. */
+export function postgresStorage(): Partial<ConfigInput> {
+  if (!POSTGRES_URL) throw new Error("PETREL_TEST_POSTGRES_URL is not set");
+  const schema = `petrel_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  return { storage: { backend: "postgres", postgresUrl: POSTGRES_URL, postgresSchema: schema } };
+}
+
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
 
 /** dist/src/cli/main.js, from dist/test/helpers/server.js. */
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), "../../src/cli/main.js");
@@ -51,7 +73,7 @@ export const CATCH_ALL_ACCOUNT = "catchall";
 export async function startServer(opts: { overrides?: Partial<ConfigInput>; domains?: string[]; log?: Logger; deliver?: boolean; catchAll?: boolean } = {}): Promise<TestServer> {
   const dataDir = tempDir();
   const config = { ...configSchema.parse(testConfig(dataDir, opts.overrides)), hostname: "mx.petrel.test" };
-  const pre = openSqliteStore(dataDir);
+  const { store: pre } = await openStore(config, { server: false });
   for (const d of opts.domains ?? ["petrel.test"]) {
     await pre.directory.addDomain(d);
     if (opts.catchAll !== false) {
@@ -68,6 +90,7 @@ export async function startServer(opts: { overrides?: Partial<ConfigInput>; doma
     async stop() {
       await petrel.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (config.storage.backend === "postgres") await dropSchema(config.storage.postgresUrl!, config.storage.postgresSchema!);
     },
   };
 }

@@ -7,7 +7,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { POSTGRES_URL, postgresStorage, startServer, type TestServer } from "../helpers/server.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 import type { Account } from "../../src/store/types.js";
 
@@ -47,12 +47,14 @@ async function swaks(port: number, from: string, to: string, body: string): Prom
   return stdout;
 }
 
-describe("local delivery", () => {
+for (const backend of ["sqlite", "postgres"] as const) {
+describe(`local delivery (${backend})`, { skip: backend === "postgres" && !POSTGRES_URL ? "PETREL_TEST_POSTGRES_URL is not set: local delivery on PostgreSQL was not tested" : false }, () => {
   let server: TestServer;
   const dir = () => server.petrel.store.directory;
 
   before(async () => {
-    server = await startServer({ deliver: true, catchAll: false, domains: ["petrel.test", "bücher.example", "other.test"], overrides: { delivery: { postmaster: "admin@petrel.test" } } });
+    const storage = backend === "postgres" ? postgresStorage() : {};
+    server = await startServer({ deliver: true, catchAll: false, domains: ["petrel.test", "bücher.example", "other.test"], overrides: { ...storage, delivery: { postmaster: "admin@petrel.test" } } });
     await dir().addAccount({ address: "alice@petrel.test", passwordHash: "!" });
     await dir().addAccount({ address: "bob@petrel.test", passwordHash: "!" });
     await dir().addAccount({ address: "admin@petrel.test", passwordHash: "!" });
@@ -203,3 +205,4 @@ s.quit()
     assert.equal(new Set(uids).size, uids.length, "UIDs are unique");
   });
 });
+}

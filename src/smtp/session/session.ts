@@ -23,7 +23,7 @@ import type { SessionTransport } from "./transport.js";
 import { COMMANDS } from "./commands/table.js";
 
 /** Stop reading the socket when this much input waits unprocessed. */
-const INPUT_HIGH_WATER = 256 * 1024;
+const INPUT_HIGH_WATER = 64 * 1024;
 
 export interface Transaction {
   from: MailFrom;
