@@ -6,7 +6,7 @@ import { pgCode, transaction, type Pool } from "./database.js";
 import { DirectoryError, type Account, type AccountPatch, type Alias, type Directory, type Domain, type NewAccount } from "../types.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
-import { newUidValidity } from "./uid-validity.js";
+import { newUidValidity } from "../uid-validity.js";
 
 interface AccountRow {
   id: number;

@@ -2,7 +2,7 @@ import { openPool } from "./database.js";
 import { PgQueueStore } from "./queue-store.js";
 import { PgDirectory } from "./directory.js";
 import { PgMailstore } from "./mailstore.js";
-import { BlobFiles } from "./blob-files.js";
+import { BlobFiles } from "../blob-files.js";
 import type { Store } from "../types.js";
 
 export interface PostgresStoreOptions {

@@ -10,8 +10,8 @@
  * Lock order for any writer: accounts, then mailboxes, then blobs (by id).
  */
 import { transaction, type Client, type Pool } from "./database.js";
-import { newUidValidity } from "./uid-validity.js";
-import type { BlobFiles } from "./blob-files.js";
+import { newUidValidity } from "../uid-validity.js";
+import type { BlobFiles } from "../blob-files.js";
 import type { BlobInput, DeliveryItemResult, LocalDelivery, MailMessage, Mailbox, Mailstore } from "../types.js";
 
 interface MailboxRow {

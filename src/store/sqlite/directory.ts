@@ -6,7 +6,7 @@ import type { Db } from "./database.js";
 import { DirectoryError, type Account, type AccountPatch, type Alias, type Directory, type Domain, type NewAccount } from "../types.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
-import { newUidValidity } from "./write-ops.js";
+import { newUidValidity } from "../uid-validity.js";
 
 interface AccountRow {
   id: number;

@@ -4,8 +4,7 @@
  * as files that are fsynced before the transaction that references them commits.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { BlobFiles } from "../blob-files.js";
 import type { Db } from "./database.js";
 import type { Writer } from "./writer.js";
 import type { DeliveryItemResult, LocalDelivery, MailMessage, Mailbox, Mailstore } from "../types.js";
@@ -32,13 +31,15 @@ const toMailbox = (r: MailboxRow): Mailbox => ({ id: r.id, accountId: r.account_
 
 export class SqliteMailstore implements Mailstore {
   private readonly stmt;
+  private readonly files: BlobFiles;
 
   constructor(
     db: Db,
     private readonly writer: Writer,
-    private readonly blobDir: string,
+    blobDir: string,
     private readonly inlineMax: number,
   ) {
+    this.files = new BlobFiles(blobDir);
     this.stmt = {
       mailboxes: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? ORDER BY b.name`),
       mailbox: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? AND b.name = ?`),
@@ -48,10 +49,6 @@ export class SqliteMailstore implements Mailstore {
     };
   }
 
-  private blobPath(id: string): string {
-    return join(this.blobDir, id.slice(0, 2), id);
-  }
-
   async deliver(batch: readonly LocalDelivery[]): Promise<DeliveryItemResult[][]> {
     const prepared: LocalDelivery[] = [];
     for (const d of batch) {
@@ -59,35 +56,11 @@ export class SqliteMailstore implements Mailstore {
         prepared.push(d);
         continue;
       }
-      await this.writeBlobFile(d.blob.id, d.blob.data);
+      await this.files.write(d.blob.id, d.blob.data);
       // The row records the blob without data: the file holds it.
       prepared.push({ ...d, blob: { ...d.blob, data: null } });
     }
     return this.writer.run("deliver", prepared);
-  }
-
-  /** Write, fsync the file and its directory; an existing file with the same hash is reused. */
-  private async writeBlobFile(id: string, data: Buffer): Promise<void> {
-    const path = this.blobPath(id);
-    const existing = await stat(path).catch(() => null);
-    if (existing?.size === data.length) return;
-    await mkdir(dirname(path), { recursive: true });
-    // A name of its own: two deliveries of the same content (or two stores) may write at once.
-    const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const dir = await open(dirname(path), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
   }
 
   async listMailboxes(accountId: number): Promise<Mailbox[]> {
@@ -115,7 +88,7 @@ export class SqliteMailstore implements Mailstore {
   async blob(blobId: string): Promise<Buffer | null> {
     const r = this.stmt.blob.get(blobId) as { data: Buffer | null } | undefined;
     if (!r) return null;
-    return r.data ?? readFile(this.blobPath(blobId));
+    return r.data ?? this.files.read(blobId);
   }
 
   async parsed(blobId: string): Promise<unknown> {

@@ -5,6 +5,7 @@
  * other) or in-thread (CLI, tests). Each call is one transaction.
  */
 import type { Db } from "./database.js";
+import { newUidValidity } from "../uid-validity.js";
 import type { DeliveryItemResult, DueRecipient, LocalDelivery, NewQueueMessage, RecipientOutcome, RecipientState } from "../types.js";
 
 interface RecipientRow {
@@ -18,10 +19,6 @@ interface RecipientRow {
   last_reply: string | null;
 }
 
-/** UIDVALIDITY (RFC 9051 2.3.1.1): seconds since the epoch, unique per new mailbox. */
-export function newUidValidity(now: number): number {
-  return Math.floor(now / 1000) >>> 0;
-}
 
 export function writeOps(db: Db) {
   const q = {

@@ -1,6 +1,6 @@
 /**
- * Message blobs kept as files, for a PostgreSQL store configured with blobInlineMax and a
- * blobDir that every node shares. A file is written and fsynced (with its directory) before
+ * Message blobs kept as files (SQLite: every large blob; PostgreSQL: with blobInlineMax and a
+ * blobDir that every node shares). A file is written and fsynced (with its directory) before
  * the transaction that references it commits.
  */
 import { randomBytes } from "node:crypto";
