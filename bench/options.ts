@@ -21,6 +21,9 @@ export interface Options {
   count?: number;
   idle?: number | true;
   big?: number | true;
+  /** Local delivery end to end, on these backends ("sqlite", "postgres"). */
+  delivery?: string | true;
+  postgresUrl?: string;
   from: string;
   to: string;
   maxSeconds: number;
@@ -76,6 +79,8 @@ export function parseArgs(argv: string[]): Options {
     .option("--count <n>", "one cell: messages in total (default: sized for ~5-10 s)", int("--count"))
     .addOption(new Option("--idle [n]", "hold n idle connections (default 10000)").argParser(int("--idle")))
     .addOption(new Option("--big [size]", "send one big streamed message (default 50MiB)").argParser(parseSize))
+    .addOption(new Option("--delivery [backends]", "local delivery end to end: sqlite,postgres (default: sqlite, and postgres when a URL is known)"))
+    .option("--postgres-url <url>", "PostgreSQL for --delivery postgres (default: $PETREL_TEST_POSTGRES_URL)")
     .option("--from <address>", "envelope and From: sender", "bench@bench.test")
     .option("--to <address>", "envelope and To: recipient", "user@localhost")
     .option("--max-seconds <s>", "stop starting new messages after s seconds per run", int("--max-seconds"), 10)
@@ -98,6 +103,6 @@ export function cellsFor(o: Options): Cell[] {
     const perSession = o.perSession ?? 1;
     cells.push({ concurrency, size, perSession, count: o.count ?? defaultCount(concurrency, size, perSession) });
   }
-  if (o.matrix || (!single && o.idle === undefined && o.big === undefined)) cells.push(...matrix());
+  if (o.matrix || (!single && o.idle === undefined && o.big === undefined && o.delivery === undefined)) cells.push(...matrix());
   return cells;
 }

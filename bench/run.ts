@@ -11,6 +11,27 @@ import { startPetrel, startSinkChild, type ServerChild } from "./server-child.js
 import { runLoad, type LoadResult } from "./smtp-load.js";
 import { fmtBytes, fmtMiB, fmtNum } from "./stats.js";
 import { table } from "./table.js";
+import { printDelivery, runDelivery, type DeliveryResult } from "./delivery.js";
+
+/** --delivery, and the default run: which backends to measure. */
+function deliveryBackends(o: Options): ("sqlite" | "postgres")[] {
+  const url = o.postgresUrl ?? process.env.PETREL_TEST_POSTGRES_URL;
+  const asked = o.delivery === undefined || o.delivery === true ? ["sqlite", ...(url ? ["postgres"] : [])] : o.delivery.split(",");
+  return asked.map((b) => {
+    if (b !== "sqlite" && b !== "postgres") throw new Error(`--delivery: unknown backend ${b}`);
+    return b;
+  });
+}
+
+async function runDeliveryAll(o: Options): Promise<void> {
+  const rows: DeliveryResult[] = [];
+  const c = { concurrency: o.concurrency ?? 20, size: o.size ?? 4 * KiB };
+  for (const backend of deliveryBackends(o)) {
+    console.error(`bench: local delivery on ${backend}...`);
+    rows.push(await runDelivery(backend, { ...c, count: o.count ?? 10_000, postgresUrl: o.postgresUrl ?? process.env.PETREL_TEST_POSTGRES_URL, to: o.to, from: o.from }));
+  }
+  printDelivery(rows, c);
+}
 
 interface Target extends TargetSpec {
   child?: ServerChild;
@@ -204,7 +225,9 @@ async function warmup(o: Options, targets: Target[]): Promise<void> {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv);
+  if (o.delivery !== undefined) return runDeliveryAll(o);
   const cells = cellsFor(o);
+  const defaultRun = !o.target && !o.sink && o.idle === undefined && o.big === undefined && [o.concurrency, o.size, o.perSession, o.count].every((v) => v === undefined);
 
   const targets = await resolveTargets(o);
   const stopChildren = async (): Promise<void> => {
@@ -221,6 +244,7 @@ async function main(): Promise<void> {
   } finally {
     await stopChildren();
   }
+  if (defaultRun) await runDeliveryAll(o);
 }
 
 main().catch((err: unknown) => {

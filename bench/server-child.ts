@@ -102,7 +102,7 @@ const PETREL_MAIN = "dist/src/cli/main.js";
  * Petrel with a temporary data directory, SMTP only, on a free loopback port. The config is the
  * documented YAML; limits are raised so the idle-connection test measures memory, not a cap.
  */
-export async function startPetrel(recipient: string): Promise<ServerChild> {
+export async function startPetrel(recipient: string, extra: Record<string, unknown> = {}): Promise<ServerChild & { config: string; dataDir: string }> {
   if (!existsSync(PETREL_MAIN)) {
     throw new Error(`${PETREL_MAIN} not found: build Petrel first (npm run build), or pass --target / --sink`);
   }
@@ -126,13 +126,15 @@ export async function startPetrel(recipient: string): Promise<ServerChild> {
       },
       log: { level: "warn" },
       limits: { maxConnections: 20000, maxConnectionsPerIp: 20000 },
+      ...extra,
     }),
   );
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   provisionRecipient(config, recipient);
   // The same V8 flag as the petrel command's shebang and `npm start`: a small young generation
   // keeps RSS flat while a large message streams through.
-  return spawnServer("petrel", ["--max-semi-space-size=2", PETREL_MAIN, "serve", "--config", config], "127.0.0.1", port, cleanup);
+  const child = await spawnServer("petrel", ["--max-semi-space-size=2", PETREL_MAIN, "serve", "--config", config], "127.0.0.1", port, cleanup);
+  return Object.assign(child, { config, dataDir: join(dir, "data") });
 }
 
 /**
