@@ -65,6 +65,7 @@ describe(`local delivery (${backend})`, { skip: backend === "postgres" && !POSTG
     await dir().addAlias("loop1@petrel.test", ["loop2@petrel.test"]);
     await dir().addAlias("loop2@petrel.test", ["loop1@petrel.test"]);
     await dir().addAlias("@other.test", ["catch@other.test"]);
+    await dir().addAlias("fwd@petrel.test", ["alice@petrel.test", "someone@remote.example"]);
   });
   after(async () => server.stop());
 
@@ -102,6 +103,17 @@ describe(`local delivery (${backend})`, { skip: backend === "postgres" && !POSTG
     assert.equal(a!.blobId, b!.blobId, "one blob shared by both copies");
     assert.match(a!.prefix.toString(), /Delivered-To: alice@petrel.test/);
     assert.match(b!.prefix.toString(), /Delivered-To: bob@petrel.test/);
+  });
+
+  test("an alias with a remote target: the local copy is delivered, the remote one queued again", async () => {
+    const before = (await inbox(server, (await dir().getAccount("alice@petrel.test"))!)).length;
+    const out = await swaks(server.port("smtp"), "orig@client.test", "fwd@petrel.test", "Subject: forward me\r\n\r\nx\r\n");
+    const id = /queued as (\w+)/.exec(out)![1]!;
+    await waitForMessages(server, "alice@petrel.test", before + 1);
+    const forwarded = await waitFor("the forwarded copy in the queue", async () => (await server.petrel.store.queue.list()).find((e) => e.id !== id && e.recipients.some((r) => r.address === "someone@remote.example")));
+    assert.equal(forwarded.sender, "orig@client.test");
+    assert.ok((await server.petrel.queue.body(forwarded.id))!.toString().includes("Subject: forward me"));
+    await waitFor("the original to leave the queue", async () => (await server.petrel.store.queue.get(id)) === null);
   });
 
   test("sub-addressing: alice+news@ goes to alice", async () => {
