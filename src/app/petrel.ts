@@ -10,6 +10,7 @@ import type { Logger } from "../core/logger.js";
 import type { Config } from "../config/schema.js";
 import { DEVELOPMENT_DOMAIN } from "../config/profiles.js";
 import { openStore, spoolDir } from "./open-store.js";
+import { CachedDirectory } from "../store/cached-directory.js";
 import type { Store } from "../store/types.js";
 import { Queue } from "../queue/queue.js";
 import { Scheduler } from "../queue/scheduler.js";
@@ -73,7 +74,10 @@ export class Petrel {
   static async start(opts: PetrelOptions): Promise<Petrel> {
     const { config, log } = opts;
     const clock = opts.clock ?? systemClock;
-    const { store, bodiesInStore } = await openStore(config, { server: true });
+    const opened = await openStore(config, { server: true });
+    const { bodiesInStore } = opened;
+    // Every message looks up domains, accounts and aliases several times: cache them briefly.
+    const store: Store = { ...opened.store, directory: new CachedDirectory(opened.store.directory) };
     try {
       if (opts.development) await store.directory.addDomain(DEVELOPMENT_DOMAIN);
       const queue = new Queue(store.queue, { spoolDir: spoolDir(config), inlineMax: config.smtp.inlineMaxSize, bodiesInStore }, clock, log);

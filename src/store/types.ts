@@ -238,6 +238,11 @@ export interface Mailstore {
   getMailbox(accountId: number, name: string): Promise<Mailbox | null>;
   /** Messages of a mailbox in UID order. */
   listMessages(mailboxId: number): Promise<MailMessage[]>;
+  /**
+   * Remove messages from a mailbox (POP3 QUIT in UPDATE state, IMAP EXPUNGE): account usage and
+   * blob references drop, HIGHESTMODSEQ rises. Returns the UIDs really removed (others were gone).
+   */
+  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
   /** Body octets of a blob (without prefix). */
   blob(blobId: string): Promise<Buffer | null>;
   /** The stored MIME parse of a blob. */

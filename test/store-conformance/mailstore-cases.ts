@@ -27,6 +27,24 @@ export function mailstoreCases(it: Case): void {
     assert.equal((await s.directory.getAccount("alice@example.com"))?.usedBytes, total, "usedBytes counts every copy with its prefix");
   });
 
+  it("expunge removes messages, lowers usage, raises HIGHESTMODSEQ; UIDs are never reused", async (s) => {
+    const a = await newAccount(s, "alice@example.com");
+    const box = await mailbox(s, a.id);
+    const blobs = ["one", "two", "three"].map((t) => blobOf(`Subject: ${t}\r\n\r\n${t}\r\n`));
+    await s.mailstore.deliver(blobs.map((b, i) => localDelivery(`Q${i}`, 0, b, [a.id])));
+    const before = await mailbox(s, a.id);
+    assert.deepEqual(await s.mailstore.expunge(box.id, [1, 3, 7]), [1, 3], "only the UIDs that existed");
+    assert.deepEqual((await s.mailstore.listMessages(box.id)).map((m) => m.uid), [2]);
+    const after = await mailbox(s, a.id);
+    assert.ok(after.highestModseq > before.highestModseq, "HIGHESTMODSEQ rises");
+    assert.equal(after.messages, 1);
+    const [left] = await s.mailstore.listMessages(box.id);
+    assert.equal((await s.directory.getAccount("alice@example.com"))?.usedBytes, left!.size);
+    assert.deepEqual(await s.mailstore.expunge(box.id, [1, 3]), [], "expunging again removes nothing");
+    await s.mailstore.deliver([localDelivery("Q9", 0, blobOf("Subject: new\r\n\r\nnew\r\n"), [a.id])]);
+    assert.deepEqual((await s.mailstore.listMessages(box.id)).map((m) => m.uid), [2, 4], "UIDNEXT is not rolled back");
+  });
+
   it("blob and parsed return what was delivered", async (s) => {
     const a = await newAccount(s, "alice@example.com");
     const parsed = { headers: [["Subject", "Grüße"]], parts: [{ type: "text/plain", offset: 0, size: 5 }], n: null };

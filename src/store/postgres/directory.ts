@@ -21,17 +21,20 @@ interface AccountRow {
 
 const toAccount = (r: AccountRow): Account => ({ id: r.id, address: r.address, displayName: r.display_name, quota: r.quota, usedBytes: r.used_bytes, enabled: r.enabled, createdAt: r.created_at });
 
+/** Named columns, not *: a prepared statement keeps working while another node adds a column. */
+const ACCOUNT_SELECT = "SELECT id, address, display_name, quota, used_bytes, enabled, created_at, password_hash FROM accounts";
+
 const UNIQUE_VIOLATION = "23505";
 
 export class PgDirectory implements Directory {
   constructor(private readonly pool: Pool) {}
 
-  private async one<T extends object>(sql: string, params: unknown[]): Promise<T | undefined> {
-    return (await this.pool.query<T>(sql, params)).rows[0];
+  private async one<T extends object>(sql: string, params: unknown[], name?: string): Promise<T | undefined> {
+    return (await this.pool.query<T>(name === undefined ? { text: sql, values: params } : { name, text: sql, values: params })).rows[0];
   }
 
   async isLocalDomain(domain: string): Promise<boolean> {
-    return (await this.one("SELECT 1 FROM domains WHERE ascii = $1", [asciiDomain(domain)])) !== undefined;
+    return (await this.one("SELECT 1 FROM domains WHERE ascii = $1", [asciiDomain(domain)], "petrel.dir.domain")) !== undefined;
   }
 
   async addDomain(name: string): Promise<Domain> {
@@ -81,7 +84,7 @@ export class PgDirectory implements Directory {
   }
 
   async getAccount(address: string): Promise<Account | null> {
-    const r = await this.one<AccountRow>("SELECT * FROM accounts WHERE key = $1", [addressKey(address)]);
+    const r = await this.one<AccountRow>(`${ACCOUNT_SELECT} WHERE key = $1`, [addressKey(address)], "petrel.dir.account");
     return r ? toAccount(r) : null;
   }
 
@@ -117,7 +120,7 @@ export class PgDirectory implements Directory {
   }
 
   async credentials(address: string): Promise<{ account: Account; passwordHash: string } | null> {
-    const r = await this.one<AccountRow>("SELECT * FROM accounts WHERE key = $1", [addressKey(address)]);
+    const r = await this.one<AccountRow>(`${ACCOUNT_SELECT} WHERE key = $1`, [addressKey(address)], "petrel.dir.account");
     return r ? { account: toAccount(r), passwordHash: r.password_hash } : null;
   }
 
@@ -146,7 +149,7 @@ export class PgDirectory implements Directory {
   }
 
   async getAlias(source: string): Promise<string[] | null> {
-    const { rows } = await this.pool.query<{ target: string }>("SELECT target FROM aliases WHERE source_key = $1 ORDER BY created_at, target", [addressKey(source)]);
+    const { rows } = await this.pool.query<{ target: string }>({ name: "petrel.dir.alias", text: "SELECT target FROM aliases WHERE source_key = $1 ORDER BY created_at, target", values: [addressKey(source)] });
     return rows.length ? rows.map((r) => r.target) : null;
   }
 

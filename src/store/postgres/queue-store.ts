@@ -27,6 +27,9 @@ interface RecipientRow {
   last_reply: string | null;
 }
 
+/** Named columns, not *: a prepared statement keeps working while another node adds a column. */
+const RCPT_COLUMNS = "message_id, idx, address, dsn, state, next_attempt_at, attempts, last_reply";
+
 /** Due (queued or deferred, not held), or leased by a node whose lease has run out. */
 const CLAIM = `
   WITH due AS (
@@ -38,7 +41,7 @@ const CLAIM = `
   )
   UPDATE queue_recipients q SET state = 'inflight', lease_until = $3, lease_node = $4
   FROM due WHERE q.message_id = due.message_id AND q.idx = due.idx
-  RETURNING q.*`;
+  RETURNING ${RCPT_COLUMNS.replace(/(^|, )/g, "$1q.")}`;
 
 export class PgQueueStore implements QueueStore, QueueScheduling {
   constructor(private readonly pool: Pool) {}
@@ -46,21 +49,35 @@ export class PgQueueStore implements QueueStore, QueueScheduling {
   async insert(batch: readonly NewQueueMessage[]): Promise<void> {
     if (batch.length === 0) return;
     const rcpts = batch.flatMap((m) => m.recipients.map((r, idx) => ({ id: m.id, idx, address: r.address, dsn: JSON.stringify(r.dsn), at: m.createdAt })));
-    // The COMMIT returns once the WAL holding the whole batch is flushed.
-    await transaction(this.pool, async (c) => {
-      await c.query(
-        `INSERT INTO queue_messages (id, created_at, sender, size, envelope, spooled)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::boolean[])`,
-        [batch.map((m) => m.id), batch.map((m) => m.createdAt), batch.map((m) => m.sender), batch.map((m) => m.size), batch.map((m) => JSON.stringify(m.envelope)), batch.map((m) => m.body === null)],
-      );
-      for (const m of batch) if (m.body) await c.query("INSERT INTO queue_bodies (id, data) VALUES ($1, $2)", [m.id, m.body]);
-      if (rcpts.length === 0) return;
-      await c.query(
-        `INSERT INTO queue_recipients (message_id, idx, address, dsn, next_attempt_at)
-         SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[])`,
-        [rcpts.map((r) => r.id), rcpts.map((r) => r.idx), rcpts.map((r) => r.address), rcpts.map((r) => r.dsn), rcpts.map((r) => r.at)],
-      );
-    });
+    const bodies = batch.filter((m) => m.body);
+    // One statement, so one transaction without BEGIN/COMMIT round trips: the rows are written
+    // together or not at all, and it returns once the WAL holding the whole batch is flushed.
+    // (The foreign keys are checked at the end of the statement, after every CTE has run.)
+    await this.pool.query(
+      `WITH m AS (
+         INSERT INTO queue_messages (id, created_at, sender, size, envelope, spooled)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::boolean[])
+       ), b AS (
+         INSERT INTO queue_bodies (id, data) SELECT * FROM unnest($7::text[], $8::bytea[])
+       )
+       INSERT INTO queue_recipients (message_id, idx, address, dsn, next_attempt_at)
+       SELECT * FROM unnest($9::text[], $10::integer[], $11::text[], $12::text[], $13::bigint[])`,
+      [
+        batch.map((m) => m.id),
+        batch.map((m) => m.createdAt),
+        batch.map((m) => m.sender),
+        batch.map((m) => m.size),
+        batch.map((m) => JSON.stringify(m.envelope)),
+        batch.map((m) => m.body === null),
+        bodies.map((m) => m.id),
+        bodies.map((m) => m.body),
+        rcpts.map((r) => r.id),
+        rcpts.map((r) => r.idx),
+        rcpts.map((r) => r.address),
+        rcpts.map((r) => r.dsn),
+        rcpts.map((r) => r.at),
+      ],
+    );
   }
 
   async list(opts: QueueListOptions = {}): Promise<QueueEntry[]> {
@@ -77,14 +94,19 @@ export class PgQueueStore implements QueueStore, QueueScheduling {
   }
 
   async get(id: string): Promise<QueueEntry | null> {
-    const m = (await this.pool.query<MessageRow>("SELECT * FROM queue_messages WHERE id = $1", [id])).rows[0];
+    // One query (one snapshot): the message's columns repeated on each of its recipients.
+    const { rows } = await this.pool.query<MessageRow & Omit<RecipientRow, "message_id" | "idx"> & { message_id: string | null; idx: number | null }>({
+      name: "petrel.queue.get",
+      text: `SELECT m.id, m.created_at, m.sender, m.size, m.envelope, m.spooled, m.held, ${RCPT_COLUMNS.replace(/(^|, )/g, "$1r.")} FROM queue_messages m LEFT JOIN queue_recipients r ON r.message_id = m.id WHERE m.id = $1 ORDER BY r.idx`,
+      values: [id],
+    });
+    const m = rows[0];
     if (!m) return null;
-    const rcpts = await this.pool.query<RecipientRow>("SELECT * FROM queue_recipients WHERE message_id = $1 ORDER BY idx", [id]);
-    return toEntry(m, rcpts.rows.map(toRecipient));
+    return toEntry(m, m.idx === null ? [] : rows.map((r) => toRecipient(r as RecipientRow)));
   }
 
   async inlineBody(id: string): Promise<Buffer | null> {
-    return (await this.pool.query<{ data: Buffer }>("SELECT data FROM queue_bodies WHERE id = $1", [id])).rows[0]?.data ?? null;
+    return (await this.pool.query<{ data: Buffer }>({ name: "petrel.queue.body", text: "SELECT data FROM queue_bodies WHERE id = $1", values: [id] })).rows[0]?.data ?? null;
   }
 
   async existing(ids: readonly string[]): Promise<Set<string>> {
@@ -100,7 +122,7 @@ export class PgQueueStore implements QueueStore, QueueScheduling {
   async claimDue(now: number, limit: number, leaseUntil: number, node: string): Promise<DueRecipient[]> {
     if (limit <= 0) return [];
     // One statement, so one transaction: the rows are locked, skipped by other nodes, leased.
-    const { rows } = await this.pool.query<RecipientRow>(CLAIM, [now, limit, leaseUntil, node]);
+    const { rows } = await this.pool.query<RecipientRow>({ name: "petrel.queue.claim", text: CLAIM, values: [now, limit, leaseUntil, node] });
     rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.message_id < b.message_id ? -1 : a.message_id > b.message_id ? 1 : a.idx - b.idx));
     return rows.map((r) => ({ messageId: r.message_id, ...toRecipient(r) }));
   }
@@ -115,13 +137,26 @@ export class PgQueueStore implements QueueStore, QueueScheduling {
 
   async finish(batch: readonly { messageId: string; outcomes: readonly RecipientOutcome[] }[], now: number): Promise<string[]> {
     if (batch.length === 0) return [];
+    // Set-based: one UPDATE for every outcome, one DELETE for the messages left with nothing to do.
+    const rows = batch.flatMap((b) => b.outcomes.map((o) => ({ id: b.messageId, o })));
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.o.idx - b.o.idx));
+    const ids = [...new Set(batch.map((b) => b.messageId))].sort();
     return transaction(this.pool, async (c) => {
-      const deleted: string[] = [];
-      for (const b of batch) {
-        await record(c, b.messageId, b.outcomes, now);
-        if (await deleteIfDone(c, b.messageId)) deleted.push(b.messageId);
+      if (rows.length > 0) {
+        await c.query(
+          `UPDATE queue_recipients q SET state = o.state, last_reply = o.reply, attempts = q.attempts + 1, next_attempt_at = o.next, lease_until = NULL, lease_node = NULL
+           FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[]) AS o (id, idx, state, reply, next)
+           WHERE q.message_id = o.id AND q.idx = o.idx`,
+          [rows.map((r) => r.id), rows.map((r) => r.o.idx), rows.map((r) => r.o.status), rows.map((r) => r.o.reply), rows.map((r) => (r.o.status === "deferred" ? r.o.nextAttemptAt : now))],
+        );
       }
-      return deleted;
+      const { rows: deleted } = await c.query<{ id: string }>(
+        `DELETE FROM queue_messages m WHERE m.id = ANY($1::text[])
+         AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.message_id = m.id AND r.state IN ('queued', 'deferred', 'inflight'))
+         RETURNING m.id`,
+        [ids],
+      );
+      return deleted.map((r) => r.id);
     });
   }
 

@@ -85,6 +85,10 @@ export class SqliteMailstore implements Mailstore {
     }));
   }
 
+  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
+    return this.writer.run("expunge", mailboxId, uids);
+  }
+
   async blob(blobId: string): Promise<Buffer | null> {
     const r = this.stmt.blob.get(blobId) as { data: Buffer | null } | undefined;
     if (!r) return null;

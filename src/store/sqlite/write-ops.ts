@@ -77,6 +77,33 @@ export function writeOps(db: Db) {
     return q.deleteMessage.run(messageId).changes > 0;
   });
 
+  const x = {
+    one: db.prepare("SELECT size, blob_id FROM messages WHERE mailbox_id = ? AND uid = ?"),
+    del: db.prepare("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?"),
+    unref: db.prepare("UPDATE blobs SET refs = refs - 1 WHERE id = ?"),
+    owner: db.prepare("SELECT account_id FROM mailboxes WHERE id = ?").pluck(),
+    usage: db.prepare("UPDATE accounts SET used_bytes = max(0, used_bytes - ?) WHERE id = ?"),
+    modseq: db.prepare("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?"),
+  };
+
+  const expunge = db.transaction((mailboxId: number, uids: readonly number[]): number[] => {
+    const removed: number[] = [];
+    let bytes = 0;
+    for (const uid of uids) {
+      const row = x.one.get(mailboxId, uid) as { size: number; blob_id: string } | undefined;
+      if (!row) continue;
+      x.del.run(mailboxId, uid);
+      x.unref.run(row.blob_id);
+      bytes += row.size;
+      removed.push(uid);
+    }
+    if (removed.length) {
+      x.usage.run(bytes, x.owner.get(mailboxId) as number);
+      x.modseq.run(mailboxId);
+    }
+    return removed;
+  });
+
   const finish = db.transaction((batch: readonly { messageId: string; outcomes: readonly RecipientOutcome[] }[], now: number): string[] => {
     const deleted: string[] = [];
     for (const b of batch) {
@@ -123,6 +150,7 @@ export function writeOps(db: Db) {
     deleteIfDone: (messageId: string) => deleteIfDone.immediate(messageId),
     finish: (batch: readonly { messageId: string; outcomes: readonly RecipientOutcome[] }[], now: number) => finish.immediate(batch, now),
     deliver: (batch: readonly LocalDelivery[]) => deliver.immediate(batch),
+    expunge: (mailboxId: number, uids: readonly number[]) => expunge.immediate(mailboxId, uids),
   };
 }
 
