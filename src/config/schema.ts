@@ -93,7 +93,7 @@ export const configSchema = z.strictObject({
       /** Offer AUTH before TLS (never do this on a public network). */
       allowInsecureAuth: z.boolean().default(false),
       /** Messages up to this size are kept in the queue database; larger ones in spool files. */
-      inlineMaxSize: size(131_072, 0),
+      inlineMaxSize: size(16_384, 0),
     })
     .prefault({}),
   limits: z

@@ -16,7 +16,7 @@ import { openSqliteStore } from "../../src/store/sqlite/index.js";
 
 const CLIENTS = 20;
 const CYCLES = 3;
-const INLINE_MAX = 128 * 1024; // smtp.inlineMaxSize default: both storage paths are used
+const INLINE_MAX = 16 * 1024; // smtp.inlineMaxSize default: both storage paths are used
 
 interface Acked {
   id: string;

@@ -22,7 +22,7 @@ export function openSqliteStore(dataDir: string, opts: SqliteStoreOptions = {}):
   return {
     queue: new SqliteQueueStore(db, writer),
     directory: new SqliteDirectory(db),
-    mailstore: new SqliteMailstore(db, writer, join(dataDir, "blobs"), opts.blobInlineMax ?? 131_072),
+    mailstore: new SqliteMailstore(db, writer, join(dataDir, "blobs"), opts.blobInlineMax ?? 16_384),
     async close() {
       await writer.close();
       db.close();
