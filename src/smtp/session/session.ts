@@ -285,10 +285,7 @@ export class SmtpSession {
     this.dataDeadline = this.clock.setTimer(this.opts.dataMaxTimeMs, () => {
       this.dataDeadline = undefined;
       if (!this.inData || this.committing) return;
-      this.log.info({ event: "timeout", mode: this.mode, limit: "dataMaxTime" }, "message content took too long");
-      this.out += formatReply(R.timeout(this.opts.hostname));
-      this.closeAfterFlush = true;
-      this.flush();
+      this.timedOut("dataMaxTime");
     });
   }
 
@@ -542,11 +539,16 @@ export class SmtpSession {
     const limit = ms ?? (data ? this.opts.dataTimeoutMs : this.opts.commandTimeoutMs);
     this.timer = this.clock.setTimer(limit, () => {
       this.timer = undefined;
-      this.log.info({ event: "timeout", mode: this.mode }, "timeout");
-      this.out += formatReply(R.timeout(this.opts.hostname));
-      this.closeAfterFlush = true;
-      this.flush();
+      this.timedOut(data ? "dataTimeout" : "commandTimeout");
     });
+  }
+
+  /** A timer ran out: 421 4.4.2 and close (RFC 5321 4.5.3.2). */
+  private timedOut(limit: string): void {
+    this.log.info({ event: "timeout", mode: this.mode, limit }, "timeout");
+    this.out += formatReply(R.timeout(this.opts.hostname));
+    this.closeAfterFlush = true;
+    this.flush();
   }
 
   private cancelTimer(): void {

@@ -13,7 +13,7 @@ interface MessageRow {
   held: number;
 }
 
-interface RecipientRow {
+export interface RecipientRow {
   message_id: string;
   idx: number;
   address: string;

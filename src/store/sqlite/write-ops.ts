@@ -5,20 +5,9 @@
  * other) or in-thread (CLI, tests). Each call is one transaction.
  */
 import type { Db } from "./database.js";
+import type { RecipientRow } from "./queue-store.js";
 import { newUidValidity } from "../uid-validity.js";
 import type { DeliveryItemResult, DueRecipient, LocalDelivery, NewQueueMessage, RecipientOutcome, RecipientState } from "../types.js";
-
-interface RecipientRow {
-  message_id: string;
-  idx: number;
-  address: string;
-  dsn: string;
-  state: string;
-  next_attempt_at: number;
-  attempts: number;
-  last_reply: string | null;
-}
-
 
 export function writeOps(db: Db) {
   const q = {
