@@ -23,6 +23,13 @@ import type { SmtpSession } from "../smtp/session/session.js";
 import { createSmtpHandler } from "./smtp-handler.js";
 import { listen, type BoundListener } from "./listeners.js";
 import { ensureSelfSigned, FileTlsProvider } from "./tls.js";
+import { servePop3Socket, type Pop3ConnectionDeps } from "../pop3/server.js";
+import type { Pop3Session } from "../pop3/session.js";
+import type { Pop3Options } from "../pop3/backend.js";
+import { createPop3Backend } from "./pop3-backend.js";
+
+/** A failed POP3 login is answered after this long, whatever the reason. */
+const POP3_FAILURE_DELAY_MS = 1000;
 
 type SmtpListenerName = "smtp" | "submission" | "submissions";
 
@@ -38,6 +45,7 @@ export interface PetrelOptions {
 export class Petrel {
   readonly listeners: BoundListener[] = [];
   private readonly sessions = new Set<SmtpSession>();
+  private readonly pop3Sessions = new Set<Pop3Session>();
   private stopping?: Promise<void>;
 
   readonly scheduler: Scheduler;
@@ -128,7 +136,25 @@ export class Petrel {
       this.listeners.push(bound);
       log.info({ event: "listening", listener: name, host: bound.host, port: bound.port }, `listening on ${bound.host}:${bound.port} (${name})`);
     }
-    for (const name of ["imap", "imaps", "pop3", "pop3s", "http"] as const) {
+    const pop3Backend = createPop3Backend(this.store.directory, this.store.mailstore);
+    for (const name of ["pop3", "pop3s"] as const) {
+      const address = config.listen[name];
+      if (address === false) continue;
+      const opts: Pop3Options = {
+        hostname: config.hostname,
+        listener: name,
+        starttls: name === "pop3",
+        allowInsecureAuth: config.pop3.allowInsecureAuth,
+        idleTimeoutMs: config.pop3.idleTimeout,
+        failureDelayMs: POP3_FAILURE_DELAY_MS,
+        maxAuthFailures: 3,
+      };
+      const deps: Pop3ConnectionDeps = { opts, backend: pop3Backend, log, clock, tls: this.tls, limiter, sessions: this.pop3Sessions };
+      const bound = await listen(name, address, (s: Socket) => servePop3Socket(s, deps), name === "pop3s" ? this.tls : undefined);
+      this.listeners.push(bound);
+      log.info({ event: "listening", listener: name, host: bound.host, port: bound.port }, `listening on ${bound.host}:${bound.port} (${name})`);
+    }
+    for (const name of ["imap", "imaps", "http"] as const) {
       if (config.listen[name] !== false) log.info({ event: "listener-unavailable", listener: name }, `${name} is not implemented yet; not listening`);
     }
   }
@@ -160,6 +186,8 @@ export class Petrel {
     log.info({ event: "shutdown", sessions: this.sessions.size }, "shutting down");
     const closed = this.listeners.map((l) => new Promise<void>((r) => l.server.close(() => r())));
     for (const s of this.sessions) s.shutdown();
+    // POP3 sessions hold no message in flight: they end now, and nothing is expunged.
+    for (const s of this.pop3Sessions) s.shutdown();
     const all = Promise.all([...this.sessions].map((s) => s.closed));
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((r) => (timer = setTimeout(r, config.limits.shutdownGrace)));
@@ -168,6 +196,7 @@ export class Petrel {
     for (const s of this.sessions) s.shutdownNow();
     // Sessions whose commit was running reply and close as soon as it ends; bounded anyway.
     await Promise.race([Promise.all([...this.sessions].map((s) => s.closed)), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    await Promise.race([Promise.all([...this.pop3Sessions].map((s) => s.closed)), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await Promise.all(closed);
     await this.queue.drained();
     await this.scheduler.stop();

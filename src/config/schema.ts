@@ -96,6 +96,14 @@ export const configSchema = z.strictObject({
       inlineMaxSize: size(16_384, 0),
     })
     .prefault({}),
+  pop3: z
+    .strictObject({
+      /** Autologout after this long without a command (RFC 1939 3: at least 10 minutes). */
+      idleTimeout: duration("10m"),
+      /** Allow USER/PASS and AUTH PLAIN before STLS on the pop3 listener (never on a public network). */
+      allowInsecureAuth: z.boolean().default(false),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxConnections: count(2000),

@@ -44,13 +44,13 @@ export function tempDir(prefix = "petrel-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A config with the SMTP listeners on random loopback ports and everything else off. */
+/** A config with the SMTP and POP3 listeners on random loopback ports and everything else off. */
 export function testConfig(dataDir: string, overrides: Partial<ConfigInput> = {}): ConfigInput {
   return {
     hostname: "mx.petrel.test",
     dataDir,
     ...overrides,
-    listen: { ...ALL_OFF, smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", ...(overrides.listen ?? {}) },
+    listen: { ...ALL_OFF, smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", pop3: "127.0.0.1:0", pop3s: "127.0.0.1:0", ...(overrides.listen ?? {}) },
     log: { level: "silent", ...(overrides.log ?? {}) },
   };
 }
@@ -58,7 +58,7 @@ export function testConfig(dataDir: string, overrides: Partial<ConfigInput> = {}
 export interface TestServer {
   petrel: Petrel;
   dataDir: string;
-  port(name: "smtp" | "submission" | "submissions"): number;
+  port(name: "smtp" | "submission" | "submissions" | "pop3" | "pop3s"): number;
   stop(): Promise<void>;
 }
 
