@@ -2,7 +2,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import type { SecureContextOptions } from "node:tls";
-import type { TlsProvider } from "../smtp/server.js";
+import type { TlsProvider } from "./serve-socket.js";
 
 /** An implicit-TLS listener needs the default context's options as well as SNI lookups. */
 export interface ServerTls extends TlsProvider {

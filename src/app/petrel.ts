@@ -17,14 +17,15 @@ import { Scheduler } from "../queue/scheduler.js";
 import { createLocalTransport } from "../delivery/local/transport.js";
 import type { ResolveOptions } from "../delivery/local/resolve.js";
 import { hostname as osHostname } from "node:os";
-import { ConnectionLimiter, serveSmtpSocket, type SmtpConnectionDeps } from "../smtp/server.js";
+import { ConnectionLimiter, serveSocket } from "./serve-socket.js";
+import { SmtpSession } from "../smtp/session/session.js";
+import { formatReply } from "../core/reply.js";
+import { R } from "../smtp/replies.js";
 import { RFC_DEFAULTS, type SessionOptions } from "../smtp/session/options.js";
-import type { SmtpSession } from "../smtp/session/session.js";
 import { createSmtpHandler } from "./smtp-handler.js";
 import { listen, type BoundListener } from "./listeners.js";
 import { ensureSelfSigned, FileTlsProvider } from "./tls.js";
-import { servePop3Socket, type Pop3ConnectionDeps } from "../pop3/server.js";
-import type { Pop3Session } from "../pop3/session.js";
+import { Pop3Session } from "../pop3/session.js";
 import type { Pop3Options } from "../pop3/backend.js";
 import { createPop3Backend } from "./pop3-backend.js";
 
@@ -127,14 +128,17 @@ export class Petrel {
     const { config, log } = this.opts;
     const handler = createSmtpHandler({ queue: this.queue, directory: this.store.directory, log, resolve: this.resolveOptions(), quotaExceeded: config.delivery.quotaExceeded, onQueued: () => this.scheduler.wake() });
     const limiter = new ConnectionLimiter(config.limits.maxConnections, config.limits.maxConnectionsPerIp);
+    const open = async (name: string, address: string, onSocket: (s: Socket) => void, implicitTls: boolean) => {
+      const bound = await listen(name, address, onSocket, implicitTls ? this.tls : undefined);
+      this.listeners.push(bound);
+      log.info({ event: "listening", listener: name, host: bound.host, port: bound.port }, `listening on ${bound.host}:${bound.port} (${name})`);
+    };
     for (const name of ["smtp", "submission", "submissions"] as const) {
       const address = config.listen[name];
       if (address === false) continue;
-      const deps: SmtpConnectionDeps = { opts: this.sessionOptions(name), handler, log, clock, tls: this.tls, limiter, sessions: this.sessions };
-      const onSocket = (s: Socket) => serveSmtpSocket(s, deps);
-      const bound = await listen(name, address, onSocket, name === "submissions" ? this.tls : undefined);
-      this.listeners.push(bound);
-      log.info({ event: "listening", listener: name, host: bound.host, port: bound.port }, `listening on ${bound.host}:${bound.port} (${name})`);
+      const opts = this.sessionOptions(name);
+      const refusal = formatReply(R.tooManyConnections(config.hostname));
+      await open(name, address, (s) => serveSocket(s, { listener: name, log, limiter, tls: this.tls, sessions: this.sessions, refusal, create: (t) => new SmtpSession(opts, handler, t, log, clock) }), name === "submissions");
     }
     const pop3Backend = createPop3Backend(this.store.directory, this.store.mailstore);
     for (const name of ["pop3", "pop3s"] as const) {
@@ -149,10 +153,8 @@ export class Petrel {
         failureDelayMs: POP3_FAILURE_DELAY_MS,
         maxAuthFailures: 3,
       };
-      const deps: Pop3ConnectionDeps = { opts, backend: pop3Backend, log, clock, tls: this.tls, limiter, sessions: this.pop3Sessions };
-      const bound = await listen(name, address, (s: Socket) => servePop3Socket(s, deps), name === "pop3s" ? this.tls : undefined);
-      this.listeners.push(bound);
-      log.info({ event: "listening", listener: name, host: bound.host, port: bound.port }, `listening on ${bound.host}:${bound.port} (${name})`);
+      const refusal = "-ERR [SYS/TEMP] too many connections\r\n";
+      await open(name, address, (s) => serveSocket(s, { listener: name, log, limiter, tls: this.tls, sessions: this.pop3Sessions, refusal, create: (t) => new Pop3Session(opts, pop3Backend, t, log, clock) }), name === "pop3s");
     }
     for (const name of ["imap", "imaps", "http"] as const) {
       if (config.listen[name] !== false) log.info({ event: "listener-unavailable", listener: name }, `${name} is not implemented yet; not listening`);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generate } from "selfsigned";
 import type { Logger } from "../core/logger.js";
-import { TLS_MIN_VERSION, type TlsProvider } from "../smtp/server.js";
+import { TLS_MIN_VERSION, type TlsProvider } from "./serve-socket.js";
 
 export interface CertificateFiles {
   cert: string;

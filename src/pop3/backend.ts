@@ -32,7 +32,7 @@ export interface Pop3TlsInfo {
   readonly servername?: string;
 }
 
-/** The socket as the session sees it; pop3/server.ts implements it. */
+/** The socket as the session sees it; app/serve-socket.ts implements it. */
 export interface Pop3Transport {
   readonly remoteAddress: string;
   readonly remotePort: number;

@@ -1,3 +1,2 @@
 export type { Pop3Backend, Pop3Account, Maildrop, Pop3Options, Pop3Transport, Pop3TlsInfo } from "./backend.js";
 export { Pop3Session } from "./session.js";
-export { servePop3Socket, type Pop3ConnectionDeps } from "./server.js";

@@ -4,5 +4,4 @@ export { SmtpSession } from "./session/session.js";
 export type { SessionOptions } from "./session/options.js";
 export { RFC_DEFAULTS } from "./session/options.js";
 export type { SessionTransport } from "./session/transport.js";
-export { serveSmtpSocket, ConnectionLimiter, upgradeToTls, tlsInfoOf, TLS_MIN_VERSION, type TlsProvider } from "./server.js";
 export { receivedHeader } from "./received.js";

@@ -1,6 +1,6 @@
 import type { TlsInfo } from "../handler.js";
 
-/** The socket as the session sees it; smtp/server.ts implements it over net/tls sockets. */
+/** The socket as the session sees it; app/serve-socket.ts implements it over net/tls sockets. */
 export interface SessionTransport {
   readonly remoteAddress: string;
   readonly remotePort: number;

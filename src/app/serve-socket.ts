@@ -1,21 +1,21 @@
 /**
- * Socket <-> session adapter. app/ opens the listeners and hands each accepted socket here;
- * this file knows net/tls sockets and nothing about the store or the queue.
+ * Socket <-> session plumbing shared by every protocol: connection limits, the transport a
+ * sans-I/O session writes to, STARTTLS (swap the plaintext socket for its TLS wrapper), and the
+ * end of the connection. The protocol engines never see a socket.
  */
 import type { Socket } from "node:net";
 import { TLSSocket, type SecureContext } from "node:tls";
-import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
-import { formatReply } from "../core/reply.js";
-import type { SmtpHandler, TlsInfo } from "./handler.js";
-import { R } from "./replies.js";
-import { SmtpSession } from "./session/session.js";
-import type { SessionOptions } from "./session/options.js";
-import type { SessionTransport } from "./session/transport.js";
 
 export interface TlsProvider {
   /** The current context (certificates may be reloaded at any time). */
   context(servername?: string): SecureContext;
+}
+
+export interface TlsInfo {
+  readonly version: string;
+  readonly cipher: string;
+  readonly servername?: string;
 }
 
 /** TLS 1.2 is the minimum everywhere (RFC 8996 deprecates 1.0 and 1.1). */
@@ -27,7 +27,7 @@ export function tlsInfoOf(s: TLSSocket): TlsInfo {
   return { version: s.getProtocol() ?? "TLS", cipher: c?.standardName ?? c?.name ?? "unknown", servername: (s as TLSSocket & { servername?: string }).servername || undefined };
 }
 
-/** Wrap a server-side plaintext socket in TLS (for STARTTLS). */
+/** Wrap a server-side plaintext socket in TLS (STARTTLS, STLS). */
 export function upgradeToTls(socket: Socket, tls: TlsProvider): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const secure = new TLSSocket(socket, {
@@ -53,7 +53,7 @@ export function upgradeToTls(socket: Socket, tls: TlsProvider): Promise<TLSSocke
   });
 }
 
-/** Counts connections in total and per client IP. */
+/** Counts connections in total and per client IP (all listeners share one). */
 export class ConnectionLimiter {
   private perIp = new Map<string, number>();
   total = 0;
@@ -80,23 +80,45 @@ export class ConnectionLimiter {
   }
 }
 
-export interface SmtpConnectionDeps {
-  opts: SessionOptions;
-  handler: SmtpHandler;
+/** What every protocol session's transport offers (smtp/ and pop3/ each declare the part they use). */
+export interface SocketTransport {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Set for implicit-TLS listeners from the start. */
+  readonly tls?: TlsInfo;
+  write(data: string | Buffer): boolean;
+  waitDrain(): Promise<void>;
+  startTls(): Promise<TlsInfo>;
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+export interface SocketSession {
+  receive(chunk: Buffer): void;
+  remoteClosed(reason?: string): void;
+}
+
+export interface ServeSocketDeps<S extends SocketSession> {
+  listener: string;
   log: Logger;
-  clock: Clock;
-  tls?: TlsProvider;
   limiter: ConnectionLimiter;
-  sessions: Set<SmtpSession>;
+  tls?: TlsProvider;
+  sessions: Set<S>;
+  /** Sent (then the connection closed) when a connection limit is reached. */
+  refusal: string;
+  create(transport: SocketTransport): S;
 }
 
 /** Serve one accepted socket (plain, or already TLS for implicit-TLS listeners). */
-export function serveSmtpSocket(socket: Socket, deps: SmtpConnectionDeps): void {
+export function serveSocket<S extends SocketSession>(socket: Socket, deps: ServeSocketDeps<S>): void {
   const ip = socket.remoteAddress ?? "unknown";
   if (!deps.limiter.acquire(ip)) {
-    deps.log.warn({ event: "rejected", stage: "connect", remote: ip, listener: deps.opts.listener }, "too many connections");
+    deps.log.warn({ event: "rejected", stage: "connect", remote: ip, listener: deps.listener }, "too many connections");
     socket.on("error", () => undefined);
-    socket.end(formatReply(R.tooManyConnections(deps.opts.hostname)));
+    socket.end(deps.refusal);
     setTimeout(() => socket.destroy(), 5000).unref();
     return;
   }
@@ -110,7 +132,7 @@ export function serveSmtpSocket(socket: Socket, deps: SmtpConnectionDeps): void 
   };
   socket.setNoDelay(true);
 
-  const transport: SessionTransport = {
+  const transport: SocketTransport = {
     remoteAddress: ip,
     remotePort: socket.remotePort ?? 0,
     localAddress: socket.localAddress ?? "",
@@ -136,7 +158,7 @@ export function serveSmtpSocket(socket: Socket, deps: SmtpConnectionDeps): void 
       }
     },
   };
-  const session = new SmtpSession(deps.opts, deps.handler, transport, deps.log, deps.clock);
+  const session = deps.create(transport);
   deps.sessions.add(session);
   const onData = (chunk: Buffer) => session.receive(chunk);
   const onEnd = () => session.remoteClosed();
