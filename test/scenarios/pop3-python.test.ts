@@ -5,19 +5,20 @@
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { POSTGRES_URL, postgresStorage, startServer, type TestServer } from "../helpers/server.js";
 import { hashPassword } from "../../src/auth/password.js";
 import { deliver, fullMessage, inbox, python, uidValidity } from "../helpers/pop3.js";
 
 const PASSWORD = "correct horse battery";
 
-describe("POP3 with Python poplib", () => {
+for (const backend of ["sqlite", "postgres"] as const) {
+describe(`POP3 with Python poplib (${backend})`, { skip: backend === "postgres" && !POSTGRES_URL ? "PETREL_TEST_POSTGRES_URL is not set: POP3 on PostgreSQL was not tested" : false }, () => {
   let server: TestServer;
   let ports: Record<string, number>;
   const b64 = (b: Buffer) => b.toString("base64");
 
   before(async () => {
-    server = await startServer({ deliver: true, catchAll: false });
+    server = await startServer({ deliver: true, catchAll: false, overrides: backend === "postgres" ? postgresStorage() : {} });
     const hash = await hashPassword(PASSWORD);
     for (const u of ["alice", "bob", "dora", "erin", "off"]) await server.petrel.store.directory.addAccount({ address: `${u}@petrel.test`, passwordHash: hash });
     await server.petrel.store.directory.updateAccount("off@petrel.test", { enabled: false });
@@ -256,3 +257,4 @@ out["lines"] = [f.readline().decode().rstrip("\\r\\n") for _ in range(5)]
     assert.match(quit!, /^\+OK/);
   });
 });
+}
