@@ -3,22 +3,15 @@
  * Python poplib scripts that get their input as JSON on stdin and print JSON.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { runPython } from "./python.js";
+import { waitFor } from "./wait.js";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { TestServer } from "./server.js";
 import type { MailMessage } from "../../src/store/types.js";
 
 const run = promisify(execFile);
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export async function inbox(server: TestServer, address: string): Promise<MailMessage[]> {
   const account = (await server.petrel.store.directory.getAccount(address))!;
@@ -85,21 +78,7 @@ def joined(lines):
 `;
 
 export function python(script: string, input: object): Promise<Record<string, any>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("python3", ["-c", PRELUDE + script + "\nprint(json.dumps(out))\n"], { stdio: ["pipe", "pipe", "pipe"], timeout: 30_000 });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("error", reject);
-    p.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`python3 exited with ${code}:\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout) as Record<string, any>);
-      } catch {
-        reject(new Error(`python3 printed no JSON: ${stdout}\n${stderr}`));
-      }
-    });
-    p.stdin.end(JSON.stringify(input));
-  });
+  return runPython(PRELUDE, script, input);
 }
+
+export { waitFor };

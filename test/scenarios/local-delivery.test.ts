@@ -9,19 +9,11 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { POSTGRES_URL, postgresStorage, startServer, type TestServer } from "../helpers/server.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
+import { waitFor } from "../helpers/wait.js";
 import type { Account } from "../../src/store/types.js";
 
 const run = promisify(execFile);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function inbox(server: TestServer, account: Account, mailbox = "INBOX") {
   const box = await server.petrel.store.mailstore.getMailbox(account.id, mailbox);

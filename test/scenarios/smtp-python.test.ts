@@ -5,7 +5,7 @@
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { runPython } from "../helpers/python.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { queueIdOf } from "../helpers/smtp-client.js";
 import { assertStored, mailParams, sessionFacts, storedMessage } from "../helpers/stored.js";
@@ -43,6 +43,8 @@ def send(s, sender, rcpts, data, mail_options=()):
     return res
 `;
 
+const python = (script: string, input: object) => runPython(PRELUDE, script, input, 20_000);
+
 type Reply = [number, string];
 interface Sent {
   mail: Reply;
@@ -50,25 +52,6 @@ interface Sent {
   data?: Reply;
 }
 
-function python(script: string, input: object): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const p = spawn("python3", ["-c", PRELUDE + script + "\nprint(json.dumps(out))\n"], { stdio: ["pipe", "pipe", "pipe"], timeout: 20_000 });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("error", reject);
-    p.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`python3 exited with ${code}:\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout) as Record<string, unknown>);
-      } catch {
-        reject(new Error(`python3 printed no JSON: ${stdout}\n${stderr}`));
-      }
-    });
-    p.stdin.end(JSON.stringify(input));
-  });
-}
 
 function accepted(s: Sent): string {
   assert.equal(s.mail[0], 250, `MAIL: ${s.mail[1]}`);
