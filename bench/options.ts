@@ -24,6 +24,8 @@ export interface Options {
   /** Local delivery end to end, on these backends ("sqlite", "postgres"). */
   delivery?: string | true;
   postgresUrl?: string;
+  /** Start Petrel with delivery.enabled: false (measure acceptance alone). */
+  acceptOnly?: boolean;
   from: string;
   to: string;
   maxSeconds: number;
@@ -80,6 +82,7 @@ export function parseArgs(argv: string[]): Options {
     .addOption(new Option("--idle [n]", "hold n idle connections (default 10000)").argParser(int("--idle")))
     .addOption(new Option("--big [size]", "send one big streamed message (default 50MiB)").argParser(parseSize))
     .addOption(new Option("--delivery [backends]", "local delivery end to end: sqlite,postgres (default: sqlite, and postgres when a URL is known)"))
+    .option("--accept-only", "start Petrel with local delivery off (delivery.enabled: false): acceptance alone")
     .option("--postgres-url <url>", "PostgreSQL for --delivery postgres (default: $PETREL_TEST_POSTGRES_URL)")
     .option("--from <address>", "envelope and From: sender", "bench@bench.test")
     .option("--to <address>", "envelope and To: recipient", "user@localhost")

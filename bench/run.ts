@@ -46,7 +46,7 @@ async function resolveTargets(o: Options): Promise<Target[]> {
     if (t.pid === undefined) console.error(`bench: ${t.name}: no pid given, server RSS/CPU not measured`);
   }
   if (o.target) return given;
-  const child = o.sink ? await startSinkChild() : await startPetrel(o.to);
+  const child = o.sink ? await startSinkChild() : await startPetrel(o.to, o.acceptOnly ? { delivery: { enabled: false } } : {});
   console.error(`bench: started ${child.name} on ${child.host}:${child.port} (pid ${child.pid})`);
   return [{ name: child.name, host: child.host, port: child.port, pid: child.pid, child }, ...given];
 }

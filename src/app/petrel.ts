@@ -94,7 +94,7 @@ export class Petrel {
       const files = config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : await ensureSelfSigned(join(config.dataDir, "tls"), config.hostname, log);
       const petrel = new Petrel(opts, store, queue, new FileTlsProvider(files), clock);
       await petrel.openListeners(clock);
-      if (opts.deliver !== false) petrel.scheduler.start();
+      if (opts.deliver !== false && config.delivery.enabled) petrel.scheduler.start();
       return petrel;
     } catch (e) {
       await store.close();

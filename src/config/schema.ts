@@ -114,6 +114,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   delivery: z
     .strictObject({
+      /**
+       * Run the delivery scheduler on this node. false makes an accept-only node (e.g. MX nodes
+       * of a PostgreSQL cluster whose other nodes deliver); mail then waits in the queue.
+       */
+      enabled: z.boolean().default(true),
       /** Account that receives postmaster@ and abuse@ of every local domain (RFC 5321 4.5.1, RFC 2142). */
       postmaster: z.string().nullable().default(null),
       /** Sub-addressing separator ("alice+tag@" delivers to alice); "" switches it off. */

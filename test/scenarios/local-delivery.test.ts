@@ -213,3 +213,17 @@ s.quit()
   });
 });
 }
+
+test("delivery.enabled: false makes an accept-only node: mail waits in the queue", async () => {
+  const server = await startServer({ deliver: true, overrides: { delivery: { enabled: false } } });
+  try {
+    const out = await swaks(server.port("smtp"), "a@client.test", "someone@petrel.test", "Subject: wait\r\n\r\nx\r\n");
+    const id = /queued as (\w+)/.exec(out)![1]!;
+    await new Promise((r) => setTimeout(r, 500));
+    const entry = await server.petrel.store.queue.get(id);
+    assert.ok(entry, "still queued");
+    assert.equal(entry.recipients[0]!.state, "queued");
+  } finally {
+    await server.stop();
+  }
+});
