@@ -4,6 +4,7 @@
  */
 import { pgCode, transaction, type Pool } from "./database.js";
 import { DirectoryError, type Account, type AccountPatch, type Alias, type Directory, type Domain, type NewAccount } from "../types.js";
+import { groupAliases } from "../rows.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
 import { newUidValidity } from "../uid-validity.js";
@@ -158,13 +159,6 @@ export class PgDirectory implements Directory {
       domain === undefined
         ? await this.pool.query<{ source_key: string; source: string; target: string }>("SELECT source_key, source, target FROM aliases ORDER BY domain_ascii, source_key, created_at, target")
         : await this.pool.query<{ source_key: string; source: string; target: string }>("SELECT source_key, source, target FROM aliases WHERE domain_ascii = $1 ORDER BY source_key, created_at, target", [asciiDomain(domain)]);
-    // One alias per lookup key, however its source was spelt when each target was added.
-    const by = new Map<string, Alias>();
-    for (const r of rows) {
-      const a = by.get(r.source_key) ?? { source: r.source, targets: [] };
-      a.targets.push(r.target);
-      by.set(r.source_key, a);
-    }
-    return [...by.values()];
+    return groupAliases(rows);
   }
 }

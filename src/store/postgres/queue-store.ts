@@ -4,7 +4,8 @@
  * nodes never lease one recipient, and a lease that expired (its node crashed) is taken over.
  */
 import { transaction, type Client, type Pool } from "./database.js";
-import type { DueRecipient, NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueScheduling, QueueStore, RecipientOutcome, RecipientState } from "../types.js";
+import { toRecipient, type RecipientRow } from "../rows.js";
+import type { DueRecipient, NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueScheduling, QueueStore, RecipientOutcome } from "../types.js";
 
 interface MessageRow {
   id: string;
@@ -14,17 +15,6 @@ interface MessageRow {
   envelope: string;
   spooled: boolean;
   held: boolean;
-}
-
-interface RecipientRow {
-  message_id: string;
-  idx: number;
-  address: string;
-  dsn: string;
-  state: string;
-  next_attempt_at: number;
-  attempts: number;
-  last_reply: string | null;
 }
 
 /** Named columns, not *: a prepared statement keeps working while another node adds a column. */
@@ -196,9 +186,6 @@ async function deleteIfDone(db: Pool | Client, messageId: string): Promise<boole
   return (r.rowCount ?? 0) > 0;
 }
 
-function toRecipient(r: RecipientRow): QueueRecipient {
-  return { idx: r.idx, address: r.address, dsn: JSON.parse(r.dsn), state: r.state as RecipientState, nextAttemptAt: r.next_attempt_at, attempts: r.attempts, lastReply: r.last_reply };
-}
 
 function toEntry(m: MessageRow, recipients: QueueRecipient[]): QueueEntry {
   return { id: m.id, createdAt: m.created_at, sender: m.sender, size: m.size, envelope: JSON.parse(m.envelope), spooled: m.spooled, held: m.held, recipients };

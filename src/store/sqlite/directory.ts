@@ -4,6 +4,7 @@
  */
 import type { Db } from "./database.js";
 import { DirectoryError, type Account, type AccountPatch, type Alias, type Directory, type Domain, type NewAccount } from "../types.js";
+import { groupAliases } from "../rows.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
 import { newUidValidity } from "../uid-validity.js";
@@ -146,13 +147,6 @@ export class SqliteDirectory implements Directory {
 
   async listAliases(domain?: string): Promise<Alias[]> {
     const rows = (domain === undefined ? this.stmt.aliasesAll.all() : this.stmt.aliasesOf.all(asciiDomain(domain))) as { source_key: string; source: string; target: string }[];
-    // One alias per lookup key, however its source was spelt when each target was added.
-    const by = new Map<string, Alias>();
-    for (const r of rows) {
-      const a = by.get(r.source_key) ?? { source: r.source, targets: [] };
-      a.targets.push(r.target);
-      by.set(r.source_key, a);
-    }
-    return [...by.values()];
+    return groupAliases(rows);
   }
 }

@@ -1,7 +1,8 @@
 /** The durable queue's rows in SQLite. One transaction per batch: group commit. */
 import type { Db } from "./database.js";
+import { toRecipient, type RecipientRow } from "../rows.js";
 import type { Writer } from "./writer.js";
-import type { DueRecipient, NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueScheduling, QueueStore, RecipientOutcome, RecipientState } from "../types.js";
+import type { DueRecipient, NewQueueMessage, QueueEntry, QueueListOptions, QueueRecipient, QueueScheduling, QueueStore, RecipientOutcome } from "../types.js";
 
 interface MessageRow {
   id: string;
@@ -11,17 +12,6 @@ interface MessageRow {
   envelope: string;
   spooled: number;
   held: number;
-}
-
-export interface RecipientRow {
-  message_id: string;
-  idx: number;
-  address: string;
-  dsn: string;
-  state: string;
-  next_attempt_at: number;
-  attempts: number;
-  last_reply: string | null;
 }
 
 export class SqliteQueueStore implements QueueStore, QueueScheduling {
@@ -109,9 +99,6 @@ export class SqliteQueueStore implements QueueStore, QueueScheduling {
   }
 }
 
-function toRecipient(r: RecipientRow): QueueRecipient {
-  return { idx: r.idx, address: r.address, dsn: JSON.parse(r.dsn), state: r.state as RecipientState, nextAttemptAt: r.next_attempt_at, attempts: r.attempts, lastReply: r.last_reply };
-}
 
 function toEntry(m: MessageRow, recipients: QueueRecipient[]): QueueEntry {
   return { id: m.id, createdAt: m.created_at, sender: m.sender, size: m.size, envelope: JSON.parse(m.envelope), spooled: m.spooled === 1, held: m.held === 1, recipients };

@@ -5,7 +5,7 @@
  * other) or in-thread (CLI, tests). Each call is one transaction.
  */
 import type { Db } from "./database.js";
-import type { RecipientRow } from "./queue-store.js";
+import { toRecipient, type RecipientRow } from "../rows.js";
 import { newUidValidity } from "../uid-validity.js";
 import type { DeliveryItemResult, DueRecipient, LocalDelivery, NewQueueMessage, RecipientOutcome, RecipientState } from "../types.js";
 
@@ -54,7 +54,7 @@ export function writeOps(db: Db) {
   const claimDue = db.transaction((now: number, limit: number, leaseUntil: number, node: string): DueRecipient[] => {
     const rows = [...(q.due.all(now, limit) as RecipientRow[]), ...(q.expired.all(now, limit) as RecipientRow[])].slice(0, limit);
     for (const r of rows) q.lease.run(leaseUntil, node, r.message_id, r.idx);
-    return rows.map((r) => ({ messageId: r.message_id, idx: r.idx, address: r.address, dsn: JSON.parse(r.dsn), state: "inflight" as RecipientState, nextAttemptAt: r.next_attempt_at, attempts: r.attempts, lastReply: r.last_reply }));
+    return rows.map((r) => ({ messageId: r.message_id, ...toRecipient(r), state: "inflight" as RecipientState }));
   });
 
   const recordOutcomes = db.transaction((messageId: string, outcomes: readonly RecipientOutcome[], now: number) => {
