@@ -21,8 +21,7 @@ export class AddressSyntaxError extends Error {
   }
 }
 
-// RFC 5321 4.1.2 atext (RFC 5322 3.2.3) extended with UTF-8 by RFC 6531 3.3.
-const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10FFFF}]+$/u;
+// RFC 5321 4.1.2 Dot-string of atext (RFC 5322 3.2.3), extended with UTF-8 by RFC 6531 3.3.
 const DOT_STRING = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10FFFF}]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10FFFF}]+)*$/u;
 // sub-domain = Let-dig [Ldh-str]; RFC 6531 allows U-labels.
 const LABEL = /^[A-Za-z0-9\u0080-\u{10FFFF}]([A-Za-z0-9\-\u0080-\u{10FFFF}]*[A-Za-z0-9\u0080-\u{10FFFF}])?$/u;
@@ -123,4 +122,3 @@ export function formatAddress(a: Address): string {
   return `${local}@${a.domain}`;
 }
 
-export { ATEXT };

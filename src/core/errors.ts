@@ -16,10 +16,3 @@ export class ConfigError extends PetrelError {
     this.name = "ConfigError";
   }
 }
-
-export class NotFoundError extends PetrelError {
-  constructor(message: string) {
-    super("NOT_FOUND", message);
-    this.name = "NotFoundError";
-  }
-}

@@ -18,14 +18,6 @@ export function reply(code: number, enhanced: string | undefined, text: string |
   return { code, enhanced, lines: lines.length ? lines : [""] };
 }
 
-export function isPositive(r: Reply): boolean {
-  return r.code < 400;
-}
-
-export function isPermanent(r: Reply): boolean {
-  return r.code >= 500;
-}
-
 /** Format a reply as CRLF-terminated wire lines ("250-a", "250 b"). */
 export function formatReply(r: Reply): string {
   const prefix = r.enhanced ? ` ${r.enhanced} ` : " ";
