@@ -4,7 +4,7 @@
  * per recipient. Changes made through this object clear the cache at once; changes made by
  * another process (the CLI, another node) are seen within `ttlMs`.
  */
-import type { Account, AccountPatch, Alias, Directory, Domain, NewAccount } from "./types.js";
+import type { Account, AccountPatch, Alias, Credentials, Directory, Domain, NewAccount } from "./types.js";
 import { addressKey } from "./address-key.js";
 import { asciiDomain } from "./domain-name.js";
 
@@ -66,7 +66,7 @@ export class CachedDirectory implements Directory {
   listAliases(domain?: string): Promise<Alias[]> {
     return this.inner.listAliases(domain);
   }
-  credentials(address: string): Promise<{ account: Account; passwordHash: string } | null> {
+  credentials(address: string): Promise<Credentials | null> {
     return this.inner.credentials(address);
   }
   async addDomain(name: string): Promise<Domain> {

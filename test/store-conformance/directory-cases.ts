@@ -50,7 +50,7 @@ export function directoryCases(it: Case): void {
     const a = await s.directory.addAccount({ address: "Alice@Example.COM", displayName: "Alice", passwordHash: "h1" });
     assert.equal(typeof a.id, "number");
     assert.equal(typeof a.createdAt, "number");
-    assert.deepEqual({ ...a, id: 0, createdAt: 0 }, { id: 0, address: "Alice@example.com", displayName: "Alice", quota: null, usedBytes: 0, enabled: true, createdAt: 0 });
+    assert.deepEqual({ ...a, id: 0, createdAt: 0 }, { id: 0, address: "Alice@example.com", displayName: "Alice", quota: null, usedBytes: 0, enabled: true, createdAt: 0, sendAs: [], sendLimits: {} });
     const boxes = await s.mailstore.listMailboxes(a.id);
     assert.equal(boxes.length, 1);
     const inbox = boxes[0]!;

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { openPostgresStore, type PostgresStoreOptions } from "../../src/store/postgres/index.js";
+import { MIGRATIONS } from "../../src/store/postgres/migrations.js";
 import type { Store } from "../../src/store/types.js";
 import { runStoreConformance, type ConformanceBackend } from "./suite.js";
 
@@ -57,7 +58,7 @@ if (!url) {
       assert.equal(await stores[3]!.directory.isLocalDomain("example.com"), true);
       await Promise.all(stores.map((s) => s.close()));
       const versions = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-      assert.deepEqual(versions.rows.map((r) => r.version), [1]);
+      assert.deepEqual(versions.rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
     } finally {
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     }

@@ -27,6 +27,7 @@ export function queueCases(it: Case): void {
       envelope,
       spooled: false,
       held: false,
+      delayNotified: false,
       recipients: [
         { idx: 0, address: "a@x.example", dsn: { notify: ["SUCCESS", "FAILURE"], orcpt: { type: "rfc822", address: "a@x.example" } }, state: "queued", nextAttemptAt: T0, attempts: 0, lastReply: null },
         { idx: 1, address: "jörg@bücher.example", dsn: {}, state: "queued", nextAttemptAt: T0, attempts: 0, lastReply: null },

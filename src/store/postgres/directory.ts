@@ -3,7 +3,7 @@
  * one node (or by the CLI) applies to every node at once.
  */
 import { pgCode, transaction, type Pool } from "./database.js";
-import { DirectoryError, type Account, type AccountPatch, type Alias, type Directory, type Domain, type NewAccount } from "../types.js";
+import { DirectoryError, type Account, type AccountPatch, type Alias, type Credentials, type Directory, type Domain, type NewAccount, type SendLimitsOverride } from "../types.js";
 import { groupAliases } from "../rows.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
@@ -18,12 +18,25 @@ interface AccountRow {
   enabled: boolean;
   created_at: number;
   password_hash: string;
+  send_as: string;
+  send_limits: string | null;
+  scram_sha256: string | null;
 }
 
-const toAccount = (r: AccountRow): Account => ({ id: r.id, address: r.address, displayName: r.display_name, quota: r.quota, usedBytes: r.used_bytes, enabled: r.enabled, createdAt: r.created_at });
+const toAccount = (r: AccountRow): Account => ({ id: r.id, address: r.address, displayName: r.display_name, quota: r.quota, usedBytes: r.used_bytes, enabled: r.enabled, createdAt: r.created_at, sendAs: parseJson<string[]>(r.send_as, []), sendLimits: parseJson<SendLimitsOverride>(r.send_limits, {}) });
+
+/** A JSON column; a value that does not parse counts as the default. */
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return (JSON.parse(text) as T | null) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
 
 /** Named columns, not *: a prepared statement keeps working while another node adds a column. */
-const ACCOUNT_SELECT = "SELECT id, address, display_name, quota, used_bytes, enabled, created_at, password_hash FROM accounts";
+const ACCOUNT_SELECT = "SELECT id, address, display_name, quota, used_bytes, enabled, created_at, password_hash, send_as, send_limits, scram_sha256 FROM accounts";
 
 const UNIQUE_VIOLATION = "23505";
 
@@ -71,10 +84,11 @@ export class PgDirectory implements Directory {
         // FOR KEY SHARE: the domain cannot be removed before this account commits.
         if ((await c.query("SELECT 1 FROM domains WHERE ascii = $1 FOR KEY SHARE", [ascii])).rowCount === 0) throw new DirectoryError("NO_DOMAIN", `${domain} is not a local domain (add it with: petrel domain add ${domain})`);
         const r = await c.query<AccountRow>(
-          `INSERT INTO accounts (key, address, domain_ascii, display_name, password_hash, quota, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-          [key, `${local}@${unicodeDomain(ascii)}`, ascii, a.displayName ?? null, a.passwordHash, a.quota ?? null, now],
+          `INSERT INTO accounts (key, address, domain_ascii, display_name, password_hash, quota, created_at, scram_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+          [key, `${local}@${unicodeDomain(ascii)}`, ascii, a.displayName ?? null, a.passwordHash, a.quota ?? null, now, a.scramSha256 ?? null],
         );
         await c.query("INSERT INTO mailboxes (account_id, name, special_use, uid_validity) VALUES ($1, 'INBOX', NULL, $2)", [r.rows[0]!.id, newUidValidity(now)]);
+        await c.query("INSERT INTO subscriptions (account_id, name) VALUES ($1, 'INBOX')", [r.rows[0]!.id]);
         return r.rows[0]!;
       });
       return toAccount(row);
@@ -108,8 +122,11 @@ export class PgDirectory implements Directory {
     const set = (column: string, value: unknown) => (values.push(value), sets.push(`${column} = $${values.length}`));
     if (patch.displayName !== undefined) set("display_name", patch.displayName);
     if (patch.passwordHash !== undefined) set("password_hash", patch.passwordHash);
+    if (patch.scramSha256 !== undefined) set("scram_sha256", patch.scramSha256);
     if (patch.quota !== undefined) set("quota", patch.quota);
     if (patch.enabled !== undefined) set("enabled", patch.enabled);
+    if (patch.sendAs !== undefined) set("send_as", JSON.stringify(patch.sendAs));
+    if (patch.sendLimits !== undefined) set("send_limits", JSON.stringify(patch.sendLimits));
     if (sets.length === 0) return (await this.getAccount(address)) !== null;
     values.push(addressKey(address));
     return ((await this.pool.query(`UPDATE accounts SET ${sets.join(", ")} WHERE key = $${values.length}`, values)).rowCount ?? 0) > 0;
@@ -120,9 +137,9 @@ export class PgDirectory implements Directory {
     return ((await this.pool.query("DELETE FROM accounts WHERE key = $1", [addressKey(address)])).rowCount ?? 0) > 0;
   }
 
-  async credentials(address: string): Promise<{ account: Account; passwordHash: string } | null> {
+  async credentials(address: string): Promise<Credentials | null> {
     const r = await this.one<AccountRow>(`${ACCOUNT_SELECT} WHERE key = $1`, [addressKey(address)], "petrel.dir.account");
-    return r ? { account: toAccount(r), passwordHash: r.password_hash } : null;
+    return r ? { account: toAccount(r), passwordHash: r.password_hash, ...(r.scram_sha256 ? { scramSha256: r.scram_sha256 } : {}) } : null;
   }
 
   async addAlias(source: string, targets: readonly string[]): Promise<Alias> {

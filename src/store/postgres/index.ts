@@ -2,7 +2,13 @@ import { openPool } from "./database.js";
 import { PgQueueStore } from "./queue-store.js";
 import { PgDirectory } from "./directory.js";
 import { PgMailstore } from "./mailstore.js";
+import { PgSendCounters } from "./send-counters.js";
 import { BlobFiles } from "../blob-files.js";
+import { PgAuthFailures } from "./auth-failures.js";
+import { PgDkimKeys } from "./dkim-keys.js";
+import { PgKeyValue } from "./key-value.js";
+import { PgDmarc } from "./dmarc.js";
+import { PgDeliveryEvents } from "./delivery-events.js";
 import type { Store } from "../types.js";
 
 export interface PostgresStoreOptions {
@@ -25,6 +31,12 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     queue: new PgQueueStore(pool),
     directory: new PgDirectory(pool),
     mailstore: new PgMailstore(pool, opts.blobInlineMax ?? Infinity, files),
+    sendCounters: new PgSendCounters(pool),
+    authFailures: new PgAuthFailures(pool),
+    dkimKeys: new PgDkimKeys(pool),
+    keyValue: new PgKeyValue(pool),
+    dmarc: new PgDmarc(pool),
+    deliveryEvents: new PgDeliveryEvents(pool),
     async close() {
       await pool.end();
     },

@@ -3,7 +3,7 @@
  * apply to a running server at once.
  */
 import type { Db } from "./database.js";
-import { DirectoryError, type Account, type AccountPatch, type Alias, type Directory, type Domain, type NewAccount } from "../types.js";
+import { DirectoryError, type Account, type AccountPatch, type Alias, type Credentials, type Directory, type Domain, type NewAccount, type SendLimitsOverride } from "../types.js";
 import { groupAliases } from "../rows.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
@@ -18,9 +18,22 @@ interface AccountRow {
   enabled: number;
   created_at: number;
   password_hash: string;
+  send_as: string;
+  send_limits: string | null;
+  scram_sha256: string | null;
 }
 
-const toAccount = (r: AccountRow): Account => ({ id: r.id, address: r.address, displayName: r.display_name, quota: r.quota, usedBytes: r.used_bytes, enabled: r.enabled === 1, createdAt: r.created_at });
+const toAccount = (r: AccountRow): Account => ({ id: r.id, address: r.address, displayName: r.display_name, quota: r.quota, usedBytes: r.used_bytes, enabled: r.enabled === 1, createdAt: r.created_at, sendAs: parseJson<string[]>(r.send_as, []), sendLimits: parseJson<SendLimitsOverride>(r.send_limits, {}) });
+
+/** A JSON column; a value that does not parse counts as the default. */
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return (JSON.parse(text) as T | null) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
 
 export class SqliteDirectory implements Directory {
   private readonly stmt;
@@ -33,7 +46,7 @@ export class SqliteDirectory implements Directory {
       removeDomain: db.prepare("DELETE FROM domains WHERE ascii = ?"),
       listDomains: db.prepare("SELECT name, created_at FROM domains ORDER BY name"),
       domainUse: db.prepare("SELECT (SELECT count(*) FROM accounts WHERE domain_ascii = ?) + (SELECT count(*) FROM aliases WHERE domain_ascii = ?)").pluck(),
-      addAccount: db.prepare("INSERT INTO accounts (key, address, domain_ascii, display_name, password_hash, quota, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      addAccount: db.prepare("INSERT INTO accounts (key, address, domain_ascii, display_name, password_hash, quota, created_at, scram_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
       addInbox: db.prepare("INSERT INTO mailboxes (account_id, name, special_use, uid_validity) VALUES (?, 'INBOX', NULL, ?)"),
       accountByKey: db.prepare("SELECT * FROM accounts WHERE key = ?"),
       accountById: db.prepare("SELECT * FROM accounts WHERE id = ?"),
@@ -80,8 +93,9 @@ export class SqliteDirectory implements Directory {
     const now = Date.now();
     const address = `${local}@${unicodeDomain(ascii)}`;
     const id = this.db.transaction(() => {
-      const id = Number(this.stmt.addAccount.run(key, address, ascii, a.displayName ?? null, a.passwordHash, a.quota ?? null, now).lastInsertRowid);
+      const id = Number(this.stmt.addAccount.run(key, address, ascii, a.displayName ?? null, a.passwordHash, a.quota ?? null, now, a.scramSha256 ?? null).lastInsertRowid);
       this.stmt.addInbox.run(id, newUidValidity(now));
+      this.db.prepare("INSERT INTO subscriptions (account_id, name) VALUES (?, 'INBOX')").run(id);
       return id;
     }).immediate();
     return toAccount(this.stmt.accountById.get(id) as AccountRow);
@@ -107,8 +121,11 @@ export class SqliteDirectory implements Directory {
     const values: unknown[] = [];
     if (patch.displayName !== undefined) (sets.push("display_name = ?"), values.push(patch.displayName));
     if (patch.passwordHash !== undefined) (sets.push("password_hash = ?"), values.push(patch.passwordHash));
+    if (patch.scramSha256 !== undefined) (sets.push("scram_sha256 = ?"), values.push(patch.scramSha256));
     if (patch.quota !== undefined) (sets.push("quota = ?"), values.push(patch.quota));
     if (patch.enabled !== undefined) (sets.push("enabled = ?"), values.push(patch.enabled ? 1 : 0));
+    if (patch.sendAs !== undefined) (sets.push("send_as = ?"), values.push(JSON.stringify(patch.sendAs)));
+    if (patch.sendLimits !== undefined) (sets.push("send_limits = ?"), values.push(JSON.stringify(patch.sendLimits)));
     if (sets.length === 0) return (await this.getAccount(address)) !== null;
     return this.db.prepare(`UPDATE accounts SET ${sets.join(", ")} WHERE key = ?`).run(...values, addressKey(address)).changes > 0;
   }
@@ -117,9 +134,9 @@ export class SqliteDirectory implements Directory {
     return this.stmt.removeAccount.run(addressKey(address)).changes > 0;
   }
 
-  async credentials(address: string): Promise<{ account: Account; passwordHash: string } | null> {
+  async credentials(address: string): Promise<Credentials | null> {
     const r = this.stmt.accountByKey.get(addressKey(address)) as AccountRow | undefined;
-    return r ? { account: toAccount(r), passwordHash: r.password_hash } : null;
+    return r ? { account: toAccount(r), passwordHash: r.password_hash, ...(r.scram_sha256 ? { scramSha256: r.scram_sha256 } : {}) } : null;
   }
 
   async addAlias(source: string, targets: readonly string[]): Promise<Alias> {

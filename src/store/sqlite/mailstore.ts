@@ -5,9 +5,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { BlobFiles } from "../blob-files.js";
+import { Batcher } from "../../core/batcher.js";
 import type { Db } from "./database.js";
 import type { Writer } from "./writer.js";
-import type { DeliveryItemResult, LocalDelivery, MailMessage, Mailbox, Mailstore } from "../types.js";
+import type { Outcome } from "./write-ops-imap.js";
+import { normalizeMailboxName } from "../imap-rules.js";
+import { DELIVERIES_OF, toDeliveryRecord, type DeliveryRow } from "../rows-deliveries.js";
+import { MailstoreError, type DeliveryRecord, type AppendInput, type CopyResult, type DeliveryItemResult, type FlagChange, type FlagChangeResult, type ImapMailstore, type LocalDelivery, type MailMessage, type Mailbox, type Mailstore } from "../types.js";
 
 interface MailboxRow {
   id: number;
@@ -17,19 +21,40 @@ interface MailboxRow {
   uid_validity: number;
   uid_next: number;
   highest_modseq: number;
-  subscribed: number;
+  subscribed: 0 | 1;
   messages: number;
   unseen: number;
   size: number;
 }
 
-const MAILBOX_COLUMNS = `b.*, (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages,
-  (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %') AS unseen,
-  (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id) AS size`;
+// Named columns: mailboxes.subscribed (v2) is replaced by the subscriptions table (v3). The
+// status counters are columns of the row, kept by the writes (write-ops*.ts): no message scan.
+const MAILBOX_COLUMNS = `b.id, b.account_id, b.name, b.special_use, b.uid_validity, b.uid_next, b.highest_modseq,
+  EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = b.account_id AND s.name = b.name) AS subscribed,
+  b.messages, b.unseen, b.size`;
+
+interface MessageRow {
+  mailbox_id: number;
+  uid: number;
+  modseq: number;
+  flags: string;
+  internal_date: number;
+  size: number;
+  blob_id: string;
+  prefix: Buffer;
+}
+
+const toMessage = (r: MessageRow): MailMessage => ({ mailboxId: r.mailbox_id, uid: r.uid, modseq: r.modseq, flags: r.flags ? r.flags.split(" ") : [], internalDate: r.internal_date, size: r.size, blobId: r.blob_id, prefix: r.prefix });
+
+/** The value of a write op, or its MailstoreError thrown again (it crossed the writer thread as data). */
+function unwrap<T>(o: Outcome<T>): T {
+  if ("error" in o) throw new MailstoreError(o.error.code, o.error.message);
+  return o.value;
+}
 
 const toMailbox = (r: MailboxRow): Mailbox => ({ id: r.id, accountId: r.account_id, name: r.name, specialUse: r.special_use, uidValidity: r.uid_validity, uidNext: r.uid_next, highestModseq: r.highest_modseq, subscribed: r.subscribed === 1, messages: r.messages, unseen: r.unseen, size: r.size });
 
-export class SqliteMailstore implements Mailstore {
+export class SqliteMailstore implements Mailstore, ImapMailstore {
   private readonly stmt;
   private readonly files: BlobFiles;
 
@@ -43,7 +68,13 @@ export class SqliteMailstore implements Mailstore {
     this.stmt = {
       mailboxes: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? ORDER BY b.name`),
       mailbox: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? AND b.name = ?`),
+      mailboxById: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.id = ?`),
       messages: db.prepare("SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid"),
+      deliveriesOf: db.prepare(DELIVERIES_OF),
+      some: db.prepare("SELECT * FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid"),
+      changed: db.prepare("SELECT * FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid"),
+      expunged: db.prepare("SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid").pluck(),
+      subscriptions: db.prepare("SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name").pluck(),
       blob: db.prepare("SELECT data FROM blobs WHERE id = ?"),
       parsed: db.prepare("SELECT parsed FROM blobs WHERE id = ?").pluck(),
     };
@@ -68,25 +99,83 @@ export class SqliteMailstore implements Mailstore {
   }
 
   async getMailbox(accountId: number, name: string): Promise<Mailbox | null> {
-    const r = this.stmt.mailbox.get(accountId, name) as MailboxRow | undefined;
+    const r = this.stmt.mailbox.get(accountId, normalizeMailboxName(name)) as MailboxRow | undefined;
     return r ? toMailbox(r) : null;
   }
 
+  async deliveriesOf(queueId: string): Promise<DeliveryRecord[]> {
+    return (this.stmt.deliveriesOf.all(queueId) as DeliveryRow[]).map(toDeliveryRecord);
+  }
+
   async listMessages(mailboxId: number): Promise<MailMessage[]> {
-    return (this.stmt.messages.all(mailboxId) as { mailbox_id: number; uid: number; modseq: number; flags: string; internal_date: number; size: number; blob_id: string; prefix: Buffer }[]).map((r) => ({
-      mailboxId: r.mailbox_id,
-      uid: r.uid,
-      modseq: r.modseq,
-      flags: r.flags ? r.flags.split(" ") : [],
-      internalDate: r.internal_date,
-      size: r.size,
-      blobId: r.blob_id,
-      prefix: r.prefix,
-    }));
+    return (this.stmt.messages.all(mailboxId) as MessageRow[]).map(toMessage);
   }
 
   expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
     return this.writer.run("expunge", mailboxId, uids);
+  }
+
+  async getMailboxById(mailboxId: number): Promise<Mailbox | null> {
+    const r = this.stmt.mailboxById.get(mailboxId) as MailboxRow | undefined;
+    return r ? toMailbox(r) : null;
+  }
+
+  async createMailbox(accountId: number, name: string, specialUse: string | null = null): Promise<Mailbox> {
+    const id = unwrap(await this.writer.run("imapCreateMailbox", accountId, name, specialUse, Date.now()));
+    return (await this.getMailboxById(id))!;
+  }
+
+  async deleteMailbox(accountId: number, name: string): Promise<boolean> {
+    return unwrap(await this.writer.run("imapDeleteMailbox", accountId, name));
+  }
+
+  async renameMailbox(accountId: number, from: string, to: string): Promise<void> {
+    unwrap(await this.writer.run("imapRenameMailbox", accountId, from, to, Date.now()));
+  }
+
+  async setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
+    unwrap(await this.writer.run("imapSetSubscribed", accountId, name, subscribed));
+  }
+
+  async subscriptions(accountId: number): Promise<string[]> {
+    return this.stmt.subscriptions.all(accountId) as string[];
+  }
+
+  async getMessages(mailboxId: number, uids: readonly number[]): Promise<MailMessage[]> {
+    if (uids.length === 0) return [];
+    return (this.stmt.some.all(mailboxId, JSON.stringify(uids)) as MessageRow[]).map(toMessage);
+  }
+
+  async changedSince(mailboxId: number, since: number): Promise<MailMessage[]> {
+    return (this.stmt.changed.all(mailboxId, since) as MessageRow[]).map(toMessage);
+  }
+
+  async expungedSince(mailboxId: number, since: number): Promise<number[]> {
+    return this.stmt.expunged.all(mailboxId, since) as number[];
+  }
+
+  async storeFlags(change: FlagChange): Promise<FlagChangeResult> {
+    return unwrap(await this.writer.run("imapStoreFlags", { ...change, uids: [...change.uids], flags: [...change.flags] }));
+  }
+
+  async append(input: AppendInput): Promise<{ mailboxId: number; uidValidity: number; uid: number }> {
+    let blob = input.blob;
+    if (blob.data && blob.size > this.inlineMax) {
+      await this.files.write(blob.id, blob.data);
+      blob = { ...blob, data: null };
+    }
+    return unwrap(await this.appends.add({ ...input, flags: [...input.flags], blob }));
+  }
+
+  /** APPENDs arriving together (a pipelining client, many sessions) share one transaction. */
+  private readonly appends = new Batcher<AppendInput, Outcome<{ mailboxId: number; uidValidity: number; uid: number }>>((items) => this.writer.run("imapAppendBatch", items), 200);
+
+  async copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<CopyResult> {
+    return unwrap(await this.writer.run("imapTransfer", fromMailboxId, [...uids], toMailboxId, false));
+  }
+
+  async move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<CopyResult> {
+    return unwrap(await this.writer.run("imapTransfer", fromMailboxId, [...uids], toMailboxId, true));
   }
 
   async blob(blobId: string): Promise<Buffer | null> {

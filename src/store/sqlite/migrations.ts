@@ -103,4 +103,147 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    // IMAP (subscriptions, expunge history for QRESYNC), submission (SCRAM keys, send-as,
+    // sending limits and counters), the shared authentication lockout, and DKIM keys.
+    version: 3,
+    sql: `
+      ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT;
+      ALTER TABLE accounts ADD COLUMN send_as TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE accounts ADD COLUMN send_limits TEXT;
+      CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+      CREATE INDEX messages_blob ON messages (blob_id);
+      CREATE TABLE subscriptions (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (account_id, name)
+      );
+      INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
+      CREATE TABLE expunged (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      );
+      CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);
+      -- The highest UIDVALIDITY an account's mailboxes had, deleted ones included: a name created
+      -- again gets a greater one (RFC 9051 2.3.1.1).
+      CREATE TABLE uid_validity_used (
+        account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        highest INTEGER NOT NULL
+      );
+      CREATE TABLE auth_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        window_start INTEGER NOT NULL,
+        last_failure_at INTEGER NOT NULL,
+        blocked_until INTEGER,
+        level INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE send_counters (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        bucket TEXT NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        recipients INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, bucket)
+      );
+      CREATE TABLE dkim_keys (
+        domain_ascii TEXT NOT NULL REFERENCES domains(ascii) ON DELETE CASCADE,
+        selector TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active',
+        created_at INTEGER NOT NULL,
+        retire_at INTEGER,
+        PRIMARY KEY (domain_ascii, selector)
+      );
+      -- Mailbox status kept in the row (as Dovecot's index header does), maintained by every write
+      -- that adds, removes or re-flags messages: STATUS and SELECT read it without a scan.
+      -- Unseen: no \Seen flag, compared case-insensitively (LIKE is, for ASCII).
+      ALTER TABLE mailboxes ADD COLUMN messages INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailboxes ADD COLUMN unseen INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailboxes ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+      UPDATE mailboxes SET
+        messages = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id),
+        unseen = (SELECT count(*) FROM messages m WHERE m.mailbox_id = mailboxes.id AND (' ' || m.flags || ' ') NOT LIKE '% \\Seen %'),
+        size = (SELECT coalesce(sum(m.size), 0) FROM messages m WHERE m.mailbox_id = mailboxes.id);
+    `,
+  },
+  {
+    // Queue administration and DSNs: a message's delay DSN is sent once.
+    version: 4,
+    sql: `
+      ALTER TABLE queue_messages ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    // Anti-abuse: expiring keys shared by every node (greylisting triplets, per-network pass counts).
+    version: 5,
+    sql: `
+      CREATE TABLE kv_entries (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        counter INTEGER NOT NULL DEFAULT 0,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX kv_entries_expires ON kv_entries (expires_at);
+    `,
+  },
+  {
+    // DMARC aggregate reports (RFC 7489 7.2): received reports with their rows; our evaluations to report.
+    version: 6,
+    sql: `
+      CREATE TABLE dmarc_reports (
+        id INTEGER PRIMARY KEY,
+        org_name TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        date_begin INTEGER NOT NULL,
+        date_end INTEGER NOT NULL,
+        policy TEXT NOT NULL,
+        source TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (org_name, report_id)
+      );
+      CREATE INDEX dmarc_reports_domain ON dmarc_reports (domain, date_end);
+      CREATE TABLE dmarc_report_records (
+        report_id INTEGER NOT NULL REFERENCES dmarc_reports (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        source_ip TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        disposition TEXT NOT NULL,
+        dkim TEXT NOT NULL,
+        spf TEXT NOT NULL,
+        header_from TEXT NOT NULL,
+        details TEXT NOT NULL,
+        PRIMARY KEY (report_id, idx)
+      );
+      CREATE TABLE dmarc_events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        domain TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX dmarc_events_at ON dmarc_events (at);
+    `,
+  },
+  {
+    // DSNs that remote MTAs sent about messages we delivered, by our queue id (RFC 3464).
+    version: 7,
+    sql: `
+      CREATE TABLE delivery_events (
+        id INTEGER PRIMARY KEY,
+        queue_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL,
+        diagnostic TEXT,
+        remote_mta TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX delivery_events_queue ON delivery_events (queue_id, at);
+    `,
+  },
 ];

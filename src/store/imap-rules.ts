@@ -1,0 +1,95 @@
+/**
+ * Rules both mailstore backends apply the same way: mailbox names (INBOX, hierarchy "/",
+ * validity) and message flags (system flags canonical, keywords as given, no duplicates).
+ */
+import { MailstoreError, type FlagOperation } from "./types.js";
+
+const SEP = "/";
+
+/**
+ * RFC 9051 5.1: INBOX is case-insensitive, also as the first level of a hierarchy
+ * ("inbox/x" is "INBOX/x"). Other names are kept as written.
+ */
+export function normalizeMailboxName(name: string): string {
+  if (name.length >= 5 && name.slice(0, 5).toUpperCase() === "INBOX" && (name.length === 5 || name[5] === SEP)) return `INBOX${name.slice(5)}`;
+  return name;
+}
+
+// RFC 9051 5.1: no control characters (C0, DEL, C1), no line or paragraph separator.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+/** Bounds on a name, so that one CREATE cannot make hundreds of superior mailboxes. */
+export const MAX_MAILBOX_NAME_LENGTH = 512;
+export const MAX_MAILBOX_DEPTH = 16;
+
+/**
+ * The normalized name, or MailstoreError INVALID: empty, "//", leading or trailing "/",
+ * controls, longer than MAX_MAILBOX_NAME_LENGTH or deeper than MAX_MAILBOX_DEPTH levels.
+ */
+export function checkMailboxName(name: string): string {
+  if (name === "" || name.includes(SEP + SEP) || name.startsWith(SEP) || name.endsWith(SEP) || CONTROL.test(name)) {
+    throw new MailstoreError("INVALID", "invalid mailbox name");
+  }
+  if (name.length > MAX_MAILBOX_NAME_LENGTH || name.split(SEP).length > MAX_MAILBOX_DEPTH) {
+    throw new MailstoreError("INVALID", `mailbox names are limited to ${MAX_MAILBOX_NAME_LENGTH} characters and ${MAX_MAILBOX_DEPTH} levels`);
+  }
+  return normalizeMailboxName(name);
+}
+
+/** The superior names of a name, outermost first: "a/b/c" -> ["a", "a/b"]. */
+export function superiors(name: string): string[] {
+  const parts = name.split(SEP);
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join(SEP));
+}
+
+/** Whether `name` is `root` or below it. */
+export function isAtOrBelow(name: string, root: string): boolean {
+  return name === root || name.startsWith(root + SEP);
+}
+
+/** `name` (at or below `from`) moved to `to`. */
+export function renamed(name: string, from: string, to: string): string {
+  return to + name.slice(from.length);
+}
+
+const SYSTEM = new Map(["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"].map((f) => [f.toLowerCase(), f]));
+
+/** The key flags are compared by: flags and keywords are case-insensitive (RFC 9051 2.3.2). */
+const flagKey = (f: string): string => f.toLowerCase();
+
+/**
+ * Flags as stored: system flags in their canonical spelling, keywords as given, duplicates
+ * removed (first spelling kept), \Recent dropped (a session property, never stored).
+ */
+export function canonicalFlags(flags: readonly string[]): string[] {
+  const out = new Map<string, string>();
+  for (const f of flags) {
+    if (f === "") continue;
+    const key = flagKey(f);
+    if (key === "\\recent" || out.has(key)) continue;
+    out.set(key, SYSTEM.get(key) ?? f);
+  }
+  return [...out.values()];
+}
+
+/** The flags of a message after a STORE; `current` is as stored. */
+export function applyFlags(current: readonly string[], op: FlagOperation, flags: readonly string[]): string[] {
+  const given = canonicalFlags(flags);
+  if (op === "replace") return given;
+  const have = canonicalFlags(current);
+  if (op === "add") {
+    const keys = new Set(have.map(flagKey));
+    return [...have, ...given.filter((f) => !keys.has(flagKey(f)))];
+  }
+  const drop = new Set(given.map(flagKey));
+  return have.filter((f) => !drop.has(flagKey(f)));
+}
+
+/** Same flags, whatever their order. */
+export function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const keys = new Set(a);
+  return b.every((f) => keys.has(f));
+}
+
+export const parseFlags = (stored: string): string[] => (stored ? stored.split(" ") : []);
