@@ -1,0 +1,2 @@
+/** SEARCH evaluation over a mailbox's messages. */
+export { searchMessages, type SearchItem } from "./evaluate.js";
