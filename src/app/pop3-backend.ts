@@ -1,15 +1,15 @@
 /**
- * Pop3Backend over the store: accounts from the Directory (scrypt hashes), the maildrop is the
+ * Pop3Backend over the store: logins through the Authenticator (shared lockout), the maildrop is the
  * account's INBOX in the Mailstore, RETR serves prefix + blob (the octets LIST counts).
  */
-import type { Directory, MailMessage, Mailstore } from "../store/types.js";
-import { dummyVerify, verifyPassword } from "../auth/password.js";
+import type { MailMessage, Mailstore } from "../store/types.js";
+import type { Authenticator } from "../auth/authenticator.js";
 import type { Pop3Account, Pop3Backend, Maildrop } from "../pop3/backend.js";
 
 const INBOX = "INBOX";
 const MAX_SNAPSHOTS = 1000;
 
-export function createPop3Backend(directory: Directory, mailstore: Mailstore): Pop3Backend {
+export function createPop3Backend(authenticator: Pick<Authenticator, "password">, mailstore: Mailstore): Pop3Backend {
   /** The INBOX and its messages by UID as of the latest openMaildrop of each account. */
   const snapshots = new Map<number, { mailboxId: number; byUid: Map<number, MailMessage> }>();
 
@@ -26,16 +26,10 @@ export function createPop3Backend(directory: Directory, mailstore: Mailstore): P
   }
 
   return {
-    async authenticate(user: string, pass: string): Promise<Pop3Account | null> {
-      const creds = /^[^@\s]+@[^@\s]+$/.test(user) ? await directory.credentials(user) : null;
-      if (!creds) {
-        // Spend the time a real check costs, so that timing does not tell which users exist.
-        await dummyVerify(pass);
-        return null;
-      }
-      const ok = await verifyPassword(pass, creds.passwordHash);
-      if (!ok || !creds.account.enabled) return null;
-      return { accountId: creds.account.id, address: creds.account.address };
+    async authenticate(user: string, pass: string, remoteIp: string): Promise<Pop3Account | null> {
+      // Failures count toward the lockout shared with SMTP AUTH and IMAP.
+      const account = await authenticator.password({ user, password: pass, remoteIp, protocol: "pop3" });
+      return account ? { accountId: account.id, address: account.address } : null;
     },
 
     async openMaildrop(accountId: number): Promise<Maildrop> {
