@@ -1,10 +1,12 @@
 /** `petrel user add|list|show|passwd|remove|disable|enable|quota`: the accounts of local domains. */
 import type { Command } from "commander";
 import { hashPassword } from "../auth/password.js";
+import { scramKeys } from "../auth/sasl/scram.js";
 import type { Account, Store } from "../store/types.js";
 import { accountAddress, domainName, formatSize, parseQuota } from "./args.js";
 import { fail, printJson, withStore, type GlobalOptions } from "./context.js";
 import { readNewPassword } from "./read-password.js";
+import { formatSending, registerUserSending, sendingSummary } from "./user-sending.js";
 
 const common = (c: Command) => c.option("--config <file>", "config file").option("--data-dir <dir>", "data directory");
 
@@ -20,6 +22,11 @@ async function mustGet(store: Store, address: string): Promise<Account> {
   const a = await store.directory.getAccount(address);
   if (!a) throw new Error(`no account ${address}`);
   return a;
+}
+
+/** What is stored for a password: its scrypt hash, and SCRAM-SHA-256 keys (never the password). */
+async function secrets(password: string, scramIterations: number): Promise<{ passwordHash: string; scramSha256: string }> {
+  return { passwordHash: await hashPassword(password), scramSha256: await scramKeys(password, scramIterations) };
 }
 
 /** Run a command body, turning any error into a message on stderr and a non-zero exit. */
@@ -47,13 +54,13 @@ export function registerUser(program: Command): void {
     run(async (text: string, opts: GlobalOptions & { passwordStdin?: boolean; name?: string; quota?: string }) => {
       const address = accountAddress(text);
       const quota = opts.quota === undefined ? null : parseQuota(opts.quota);
-      await withStore(opts, async (store) => {
+      await withStore(opts, async (store, loaded) => {
         // Refuse early, before asking for a password the user would type for nothing.
         const domain = address.slice(address.lastIndexOf("@") + 1);
         if (!(await store.directory.isLocalDomain(domain))) throw new Error(`${domain} is not a local domain (add it with: petrel domain add ${domain})`);
         if (await store.directory.getAccount(address)) throw new Error(`account ${address} already exists`);
-        const passwordHash = await hashPassword(await readNewPassword(opts.passwordStdin === true));
-        const a = await store.directory.addAccount({ address, displayName: opts.name ?? null, passwordHash, quota });
+        const { passwordHash, scramSha256 } = await secrets(await readNewPassword(opts.passwordStdin === true), loaded.config.auth.scramIterations);
+        const a = await store.directory.addAccount({ address, displayName: opts.name ?? null, passwordHash, scramSha256, quota });
         process.stdout.write(`account ${a.address} added\n`);
       });
     }),
@@ -75,10 +82,11 @@ export function registerUser(program: Command): void {
   common(user.command("show <address>").description("show an account and its mailboxes").option("--json", "print JSON")).action(
     run(async (text: string, opts: GlobalOptions & Json) => {
       const address = accountAddress(text);
-      await withStore(opts, async (store) => {
+      await withStore(opts, async (store, loaded) => {
         const a = await mustGet(store, address);
         const mailboxes = (await store.mailstore.listMailboxes(a.id)).map((m) => ({ name: m.name, specialUse: m.specialUse, messages: m.messages, unseen: m.unseen, size: m.size }));
-        if (opts.json) return printJson({ ...summary(a), mailboxes });
+        const sending = await sendingSummary(store, a, loaded.config.submission.limits);
+        if (opts.json) return printJson({ ...summary(a), mailboxes, sending });
         const out = [
           `address:   ${a.address}`,
           `name:      ${a.displayName ?? "-"}`,
@@ -86,6 +94,7 @@ export function registerUser(program: Command): void {
           `quota:     ${a.quota === null ? "unlimited" : `${formatSize(a.quota)} (${a.quota} bytes)`}`,
           `used:      ${formatSize(a.usedBytes)} (${a.usedBytes} bytes)`,
           `created:   ${new Date(a.createdAt).toISOString()}`,
+          ...formatSending(sending),
           `mailboxes:`,
           ...mailboxes.map((m) => `  ${m.name}${m.specialUse ? ` (${m.specialUse})` : ""}: ${m.messages} message(s), ${m.unseen} unseen, ${formatSize(m.size)}`),
         ];
@@ -97,10 +106,10 @@ export function registerUser(program: Command): void {
   common(user.command("passwd <address>").description("set an account's password").option("--password-stdin", "read the password from the first line of stdin")).action(
     run(async (text: string, opts: GlobalOptions & { passwordStdin?: boolean }) => {
       const address = accountAddress(text);
-      await withStore(opts, async (store) => {
+      await withStore(opts, async (store, loaded) => {
         const a = await mustGet(store, address);
-        const passwordHash = await hashPassword(await readNewPassword(opts.passwordStdin === true));
-        if (!(await store.directory.updateAccount(a.address, { passwordHash }))) throw new Error(`no account ${address}`);
+        const { passwordHash, scramSha256 } = await secrets(await readNewPassword(opts.passwordStdin === true), loaded.config.auth.scramIterations);
+        if (!(await store.directory.updateAccount(a.address, { passwordHash, scramSha256 }))) throw new Error(`no account ${address}`);
         process.stdout.write(`password of ${a.address} changed\n`);
       });
     }),
@@ -129,6 +138,8 @@ export function registerUser(program: Command): void {
       }),
     );
   }
+
+  registerUserSending(user);
 
   common(user.command("quota <address> <size>").description("set an account's quota: a size like 1GiB, 500MB or bytes, or none")).action(
     run(async (text: string, size: string, opts: GlobalOptions) => {
