@@ -8,6 +8,7 @@
  */
 import type { Account, Directory } from "../../store/types.js";
 import { splitAddress, localKey } from "../../store/address-key.js";
+import type { SrsReverse } from "../srs.js";
 
 export interface ResolveOptions {
   /** Sub-address separator, e.g. "+"; "" disables sub-addressing. */
@@ -16,6 +17,8 @@ export interface ResolveOptions {
   postmaster: string | null;
   /** Alias nesting limit. */
   maxDepth?: number;
+  /** SRS (delivery/srs.ts): bounces to our SRS addresses go back to the original sender; forged ones are unknown. */
+  srs?: { reverse(address: string): SrsReverse };
 }
 
 export type Resolution =
@@ -43,6 +46,9 @@ export async function resolveRecipient(address: string, dir: Directory, opts: Re
     return admin.kind === "local" ? admin : { kind: "unrouted" };
   }
   if (!(await dir.isLocalDomain(domain))) return { kind: "remote" };
+  const srs = opts.srs?.reverse(address);
+  if (srs?.kind === "invalid") return { kind: "unknown" };
+  if (srs?.kind === "valid") return { kind: "local", accounts: [], remote: [srs.address] };
   const accounts = new Map<number, Account>();
   const remote = new Set<string>();
   const seen = new Set<string>();

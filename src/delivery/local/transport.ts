@@ -9,6 +9,7 @@ import type { Logger } from "../../core/logger.js";
 import { Batcher } from "../../core/batcher.js";
 import type { DeliveryItemResult, Directory, DueRecipient, LocalDelivery, Mailstore } from "../../store/types.js";
 import type { AttemptOutcome, DeliveryJob, Transport } from "../../queue/transport.js";
+import { envelopeVerdict } from "../../queue/verdict.js";
 import { resolveRecipient, type ResolveOptions } from "./resolve.js";
 import { parseMessage } from "../../mime/index.js";
 import { traceHeaders } from "./trace.js";
@@ -21,11 +22,17 @@ export interface LocalTransportOptions {
   maxHops: number;
 }
 
+/** About a forwarded copy: the alias's domain (SRS, ARC), and whether the message demanded TLS. */
+export interface ForwardVia {
+  aliasDomain?: string;
+  requireTls?: boolean;
+}
+
 export interface LocalTransportDeps {
   directory: Directory;
   mailstore: Mailstore;
   /** Hand remote alias targets back to the queue (outbound delivery takes them). */
-  forward(sender: string, recipients: string[], body: Buffer, queueId: string): Promise<string>;
+  forward(sender: string, recipients: string[], body: Buffer, queueId: string, via?: ForwardVia): Promise<string>;
   log: Logger;
   opts: LocalTransportOptions;
 }
@@ -47,6 +54,10 @@ export function createLocalTransport(deps: LocalTransportDeps): Transport {
       const sender = job.message.sender;
       const internalDate = job.message.createdAt;
       const remoteTargets = new Set<string>();
+      /** The domain of the (first) alias that forwards: SRS and ARC speak for it. */
+      let aliasDomain: string | undefined;
+      // DMARC p=quarantine and the like (queue/verdict.ts): local copies go to Junk (RFC 6154 \Junk).
+      const box = envelopeVerdict(job.message.envelope) ? { mailbox: "Junk", specialUse: "\\Junk" } : { mailbox: "INBOX" };
 
       const perRecipient = await Promise.all(
         job.recipients.map(async (r: DueRecipient): Promise<AttemptOutcome | Promise<AttemptOutcome>> => {
@@ -57,11 +68,14 @@ export function createLocalTransport(deps: LocalTransportDeps): Transport {
             deps.log.warn({ event: "delivery", rcpt: r.address }, "no mailbox for postmaster/abuse: set delivery.postmaster to an account");
             return { idx: r.idx, status: "retry", reply: `451 4.3.0 <${r.address}>: no mailbox configured for this role address (delivery.postmaster)` };
           }
-          if (res.kind === "remote") return { idx: r.idx, status: "retry", reply: "451 4.4.0 Not a local domain and outbound delivery is not available" };
+          // The router sends only local domains here: this one stopped being local since; the
+          // next attempt goes through the router again and out to its MX.
+          if (res.kind === "remote") return { idx: r.idx, status: "retry", reply: `451 4.4.0 <${r.address}>: no longer a local domain; will be routed again` };
           for (const t of res.remote) remoteTargets.add(t);
+          if (res.remote.length) aliasDomain ??= r.address.slice(r.address.lastIndexOf("@") + 1);
           const items = res.accounts
             .filter((a) => !trace.deliveredTo.has(a.address.toLowerCase()))
-            .map((a) => ({ accountId: a.id, mailbox: "INBOX", prefix: Buffer.from(`Return-Path: <${sender}>\r\nDelivered-To: ${a.address}\r\n`) }));
+            .map((a) => ({ accountId: a.id, ...box, prefix: Buffer.from(`Return-Path: <${sender}>\r\nDelivered-To: ${a.address}\r\n`) }));
           if (items.length === 0 && res.accounts.length > 0 && res.remote.length === 0) {
             return { idx: r.idx, status: "failed", reply: `554 5.4.6 <${r.address}>: mail loop (already delivered to this mailbox)` };
           }
@@ -71,7 +85,9 @@ export function createLocalTransport(deps: LocalTransportDeps): Transport {
         }),
       );
       if (remoteTargets.size > 0) {
-        const id = await deps.forward(sender, [...remoteTargets], raw, job.message.id);
+        // RFC 8689: a message received with REQUIRETLS keeps it when forwarded.
+        const requireTls = (job.message.envelope as { mail?: { requireTls?: boolean } } | null)?.mail?.requireTls === true;
+        const id = await deps.forward(sender, [...remoteTargets], raw, job.message.id, { ...(aliasDomain ? { aliasDomain } : {}), ...(requireTls ? { requireTls } : {}) });
         deps.log.info({ event: "forward", queueId: job.message.id, newQueueId: id, to: [...remoteTargets] }, "forwarded to remote alias targets");
       }
       return perRecipient as AttemptOutcome[];
