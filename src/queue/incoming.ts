@@ -3,9 +3,12 @@
  * queue row; past `inlineMax` octets the message streams to a spool file instead, so a
  * 50 MiB message never sits in memory.
  */
-import { readFile, type FileHandle } from "node:fs/promises";
+import { open, readFile, rename, type FileHandle } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import type { NewQueueMessage, NewQueueRecipient } from "../store/types.js";
 import type { Spool } from "./spool.js";
+import type { QueueVerdict } from "./verdict.js";
 
 export interface IncomingEnvelope {
   sender: string;
@@ -54,8 +57,57 @@ export class IncomingMessage {
     await writeAll(this.file, parts);
   }
 
-  /** Make the message durable; resolves once its row is committed. */
-  async commit(session: unknown): Promise<void> {
+  /**
+   * Put octets before the message (header fields computed at end of data, e.g. DKIM-Signature);
+   * call after the last write, before commit. A spooled message is copied once into a new file
+   * that replaces the old one (a crash before commit leaves a file the start-up sweep removes).
+   */
+  async prepend(head: Buffer, drop = 0): Promise<void> {
+    // `drop`: the first octets are replaced by `head` (a rewritten header block).
+    if ((head.length === 0 && drop === 0) || this.done) return;
+    this.size += head.length - drop;
+    if (!this.file) {
+      if (drop > 0) this.parts = [Buffer.concat(this.parts).subarray(drop)];
+      this.parts.unshift(head);
+      return;
+    }
+    const tmpId = `${this.id}-head`;
+    const out = await this.spool.create(tmpId);
+    try {
+      await writeAll(out, [head]);
+      const src = await open(this.spool.path(this.id), "r");
+      try {
+        const buf = Buffer.allocUnsafe(1 << 20);
+        for (let pos = drop; ; ) {
+          const { bytesRead } = await src.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) break;
+          await writeAll(out, [buf.subarray(0, bytesRead)]);
+          pos += bytesRead;
+        }
+      } finally {
+        await src.close();
+      }
+      await rename(this.spool.path(tmpId), this.spool.path(this.id));
+    } catch (e) {
+      await out.close().catch(() => undefined);
+      await this.spool.remove(tmpId);
+      throw e;
+    }
+    await this.file.close().catch(() => undefined);
+    this.file = out;
+  }
+
+  /**
+   * The message as received so far (call after the last write): for end-of-data checks that
+   * need all of it (the spam filter), read from the spool file or memory.
+   */
+  content(): Readable {
+    if (this.file) return createReadStream(this.spool.path(this.id));
+    return Readable.from(this.parts.slice(), { objectMode: false });
+  }
+
+  /** Make the message durable; resolves once its row is committed. `verdict` goes into the envelope. */
+  async commit(session: unknown, verdict?: QueueVerdict): Promise<void> {
     let body: Buffer | null = null;
     let spoolUsed = false;
     if (this.file && this.bodiesInStore) {
@@ -79,7 +131,7 @@ export class IncomingMessage {
       createdAt: this.now(),
       sender: this.envelope.sender,
       size: this.size,
-      envelope: { mail: this.envelope.mail, session },
+      envelope: verdict ? { mail: this.envelope.mail, session, verdict } : { mail: this.envelope.mail, session },
       body,
       recipients: this.envelope.recipients,
     });

@@ -66,6 +66,32 @@ export class Queue {
     return m.id;
   }
 
+  /**
+   * Make a message made inside Petrel (a DSN) ready to be queued, without committing its row:
+   * the body is in the returned row, or in a spool file already fsynced. The caller commits the
+   * row in its own transaction (the scheduler, with the outcome that caused it), or calls
+   * discard() when that transaction fails; a crash in between leaves a spool file that the
+   * start-up sweep removes.
+   */
+  async prepare(sender: string, recipients: string[], body: Buffer, mail: unknown, session: unknown): Promise<NewQueueMessage> {
+    let row: NewQueueMessage | undefined;
+    const id = newQueueId(this.clock.now());
+    const m = new IncomingMessage(id, { sender, recipients: recipients.map((address) => ({ address, dsn: {} })), mail }, this.spool, this.opts.inlineMax, async (r) => void (row = r), () => this.clock.now(), this.opts.bodiesInStore);
+    try {
+      await m.write([body]);
+      await m.commit(session);
+    } catch (e) {
+      await m.abort();
+      throw e;
+    }
+    return row!;
+  }
+
+  /** Forget prepared messages whose rows were not committed. */
+  async discard(messages: readonly NewQueueMessage[]): Promise<void> {
+    for (const m of messages) if (m.body === null) await this.spool.remove(m.id).catch(() => undefined);
+  }
+
   /** The stored message, from its row or its spool file. */
   async body(id: string): Promise<Buffer | null> {
     const inline = await this.store.inlineBody(id);
