@@ -1,4 +1,8 @@
-/** `petrel serve`: run the server until SIGTERM/SIGINT; SIGHUP reloads certificates. */
+/**
+ * `petrel serve`: run the server until SIGTERM/SIGINT. SIGHUP re-reads the config file (its live
+ * keys apply to new sessions, see config/reload.ts; a config that does not load is logged and the
+ * running one kept) and the certificates.
+ */
 import type { Command } from "commander";
 import { Petrel } from "../app/petrel.js";
 import { createLogger, defaultLogFormat } from "../observability/log.js";
@@ -43,6 +47,14 @@ export function registerServe(program: Command): void {
       process.on("SIGTERM", () => stop("SIGTERM"));
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGHUP", () => {
+        log.info({ event: "signal", signal: "SIGHUP" }, "received SIGHUP: reloading the config and certificates");
+        try {
+          const next = loadConfig({ configFile: opts.config, dataDir: opts.dataDir, logFormat: opts.logFormat as "json" | "pretty" | undefined });
+          petrel.reload(next.config);
+          log.setLevel(next.config.log.level);
+        } catch (e) {
+          log.error({ event: "config-reload-failed", err: e }, `config reload failed, keeping the running config: ${(e as Error).message}`);
+        }
         try {
           petrel.reloadTls();
         } catch (e) {

@@ -11,7 +11,8 @@ export interface LogOptions {
   level: string;
 }
 
-export function createLogger(opts: LogOptions): Logger & { flush(): void } {
+/** setLevel: the root and the children made after it (config reload: sessions started later). */
+export function createLogger(opts: LogOptions): Logger & { flush(): void; setLevel(level: string): void } {
   const base = { level: opts.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, serializers: { err: pino.stdSerializers.err } };
   const dest = opts.format === "pretty" ? pretty({ colorize: process.stdout.isTTY, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }) : pino.destination({ fd: 1, sync: false });
   const root = pino(base, dest);
@@ -24,7 +25,10 @@ export function createLogger(opts: LogOptions): Logger & { flush(): void } {
       }
     }
   };
-  return Object.assign(root as unknown as Logger, { flush });
+  const setLevel = (level: string) => {
+    root.level = level;
+  };
+  return Object.assign(root as unknown as Logger, { flush, setLevel });
 }
 
 /** Pretty on a terminal, JSON otherwise (DESIGN.md). */
