@@ -15,14 +15,21 @@ const LAYER: Record<string, number> = {
   config: 1, dns: 1, mime: 1, observability: 1,
   smtp: 2, msgauth: 2, store: 2, auth: 2,
   policy: 3, queue: 3, delivery: 3,
+  // ops: the DNS records a domain needs, checking them, `petrel doctor` (over config, dns, msgauth)
+  ops: 3,
   imap: 4, pop3: 4, api: 4, web: 4,
   app: 5,
   cli: 6,
 };
 /** Exceptions DESIGN.md states: smtp may import core only. */
 const ONLY: Record<string, string[]> = { smtp: ["core", "smtp"] };
-/** Sibling imports DESIGN.md names: queue defines Transport, delivery implements it. */
-const SIBLING: Record<string, string[]> = { delivery: ["queue"] };
+/**
+ * Sibling imports DESIGN.md names: queue defines Transport, delivery implements it; auth uses
+ * the store's interfaces (Directory, AuthFailureStore), types only: app/ wires the backends.
+ */
+const SIBLING: Record<string, string[]> = { delivery: ["queue"], auth: ["store"] };
+/** Sibling imports that must be `import type` (no runtime dependency). */
+const TYPES_ONLY: Record<string, string[]> = { auth: ["store"] };
 
 function* tsFiles(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
@@ -48,6 +55,7 @@ test("every import respects the layers of DESIGN.md", () => {
       if (target === from) continue;
       const allowed = ONLY[from] ? ONLY[from]!.includes(target) : (LAYER[target] ?? 99) < (LAYER[from] ?? -1) || from === "app" || from === "cli" || (SIBLING[from]?.includes(target) ?? false);
       if (!allowed) violations.push(`${relative(sourceDir, file)} imports ${target} (${spec})`);
+      else if (TYPES_ONLY[from]?.includes(target) && !/^import type /.test(m[0])) violations.push(`${relative(sourceDir, file)} imports ${target} at run time (${spec}); only types may be imported`);
     }
   }
   assert.ok(files > 20, `expected to scan the sources, found ${files} files`);

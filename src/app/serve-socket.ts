@@ -58,15 +58,13 @@ export class ConnectionLimiter {
   private perIp = new Map<string, number>();
   total = 0;
 
-  constructor(
-    private readonly maxTotal: number,
-    private readonly maxPerIp: number,
-  ) {}
+  /** `limits` is read at each connection: a config reload (SIGHUP) changes it in place. */
+  constructor(private readonly limits: { readonly maxConnections: number; readonly maxConnectionsPerIp: number }) {}
 
   /** Reserve a slot; false when a limit is reached. */
   acquire(ip: string): boolean {
     const n = this.perIp.get(ip) ?? 0;
-    if (this.total >= this.maxTotal || n >= this.maxPerIp) return false;
+    if (this.total >= this.limits.maxConnections || n >= this.limits.maxConnectionsPerIp) return false;
     this.perIp.set(ip, n + 1);
     this.total++;
     return true;

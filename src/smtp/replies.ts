@@ -67,6 +67,26 @@ export const R = {
   relayDenied: () => reply(554, "5.7.1", "Relay access denied"),
   userUnknown: () => reply(550, "5.1.1", "No such user here"),
   aliasLoop: () => reply(554, "5.4.6", "Routing loop detected for this address"),
+  // Submission (RFC 6409): sender policy and sending limits
+  senderNotOwned: (address: string) => reply(553, "5.7.1", `Sender address <${address}> is not yours to use`),
+  headerSenderNotOwned: (field: "From" | "Sender", address: string) => reply(550, "5.7.1", `${field}: header address <${address}> is not yours to use`),
+  headerTooLarge: () => reply(552, "5.3.4", "Message header too large"),
+  messageLimit: (text: string) => reply(451, "4.7.0", text),
+  recipientLimit: (text: string) => reply(452, "4.5.3", text),
   mailboxFullTemporary: () => reply(452, "4.2.2", "Mailbox full, try again later"),
   mailboxFullPermanent: () => reply(552, "5.2.2", "Mailbox full"),
+  // Inbound authentication (policy/inbound-auth.ts): RFC 7208 8.4 / 8.6, RFC 7489 6.6.3
+  authRejected: (reason: string) => reply(550, "5.7.1", reason),
+  spfTempFailed: (reason: string) => reply(451, "4.4.3", reason),
+  authTempFailed: (reason: string) => reply(451, "4.7.0", reason),
+  // Inbound anti-abuse on the MX listener (policy/antiabuse.ts)
+  greylisted: (seconds: number) => reply(451, "4.7.1", `Greylisted: first delivery attempts from new senders are delayed, please try again in ${seconds} seconds`),
+  dnsblListed: (ip: string, zone: string) => reply(554, "5.7.1", `Service unavailable; client [${ip}] blocked using ${zone}`),
+  dnsblUnavailable: () => reply(451, "4.7.1", "Client address check failed for now, try again later"),
+  connectionRate: (host: string) => reply(421, "4.7.0", `${host} Too many connections from your address, try again later`),
+  messageRate: (source: "address" | "domain") => reply(451, "4.7.0", source === "address" ? "Too many messages from your address, try again later" : "Too many messages from your sender domain, try again later"),
+  // Spam filter at end of data (policy/spam-filter.ts): rspamd's text, or ours
+  spamRejected: (text: string) => reply(550, "5.7.1", text),
+  spamDeferred: (text: string) => reply(451, "4.7.1", text),
+  spamFilterUnavailable: () => reply(451, "4.7.1", "Content check failed for now, try again later"),
 } as const satisfies Record<string, (...args: never[]) => Reply>;

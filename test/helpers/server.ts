@@ -44,21 +44,23 @@ export function tempDir(prefix = "petrel-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A config with the SMTP and POP3 listeners on random loopback ports and everything else off. */
+/** A config with the SMTP, POP3 and IMAP listeners on random loopback ports and everything else off. */
 export function testConfig(dataDir: string, overrides: Partial<ConfigInput> = {}): ConfigInput {
   return {
     hostname: "mx.petrel.test",
     dataDir,
     ...overrides,
-    listen: { ...ALL_OFF, smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", pop3: "127.0.0.1:0", pop3s: "127.0.0.1:0", ...(overrides.listen ?? {}) },
+    listen: { ...ALL_OFF, smtp: "127.0.0.1:0", submission: "127.0.0.1:0", submissions: "127.0.0.1:0", pop3: "127.0.0.1:0", pop3s: "127.0.0.1:0", imap: "127.0.0.1:0", imaps: "127.0.0.1:0", http: "127.0.0.1:0", ...(overrides.listen ?? {}) },
     log: { level: "silent", ...(overrides.log ?? {}) },
+    // Inbound SPF/DKIM/DMARC would query real DNS for test domains: tests that want it turn it on.
+    inbound: { authentication: false, ...(overrides.inbound ?? {}) },
   };
 }
 
 export interface TestServer {
   petrel: Petrel;
   dataDir: string;
-  port(name: "smtp" | "submission" | "submissions" | "pop3" | "pop3s"): number;
+  port(name: "smtp" | "submission" | "submissions" | "pop3" | "pop3s" | "imap" | "imaps" | "http"): number;
   stop(): Promise<void>;
 }
 
