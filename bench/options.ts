@@ -24,6 +24,14 @@ export interface Options {
   /** Local delivery end to end, on these backends ("sqlite", "postgres"). */
   delivery?: string | true;
   postgresUrl?: string;
+  /** IMAP: a mailbox of this many messages, --concurrency clients, --max-seconds of mixed commands. */
+  imap?: number | true;
+  /** Outbound delivery, queue to sinks at 1 and 20 destinations: this many messages each. */
+  outbound?: number | true;
+  /** Only these destination counts for --outbound (e.g. "1"). */
+  outboundDestinations?: string;
+  /** Write a V8 CPU profile of the delivering server here (--outbound). */
+  cpuProf?: string;
   /** Start Petrel with delivery.enabled: false (measure acceptance alone). */
   acceptOnly?: boolean;
   from: string;
@@ -82,6 +90,10 @@ export function parseArgs(argv: string[]): Options {
     .addOption(new Option("--idle [n]", "hold n idle connections (default 10000)").argParser(int("--idle")))
     .addOption(new Option("--big [size]", "send one big streamed message (default 50MiB)").argParser(parseSize))
     .addOption(new Option("--delivery [backends]", "local delivery end to end: sqlite,postgres (default: sqlite, and postgres when a URL is known)"))
+    .addOption(new Option("--imap [messages]", "IMAP: load a mailbox (default 10000 messages), then 20 clients (--concurrency) run a command mix").argParser(int("--imap")))
+    .addOption(new Option("--outbound [count]", "outbound delivery: queue to loopback sinks at 1 and 20 destinations (default 20000 messages of --size, 4KiB)").argParser(int("--outbound")))
+    .option("--outbound-destinations <list>", "with --outbound: only these destination counts, e.g. 1 or 1,20")
+    .option("--cpu-prof <dir>", "with --outbound: CPU profile of the delivering server (node --cpu-prof) into dir")
     .option("--accept-only", "start Petrel with local delivery off (delivery.enabled: false): acceptance alone")
     .option("--postgres-url <url>", "PostgreSQL for --delivery postgres (default: $PETREL_TEST_POSTGRES_URL)")
     .option("--from <address>", "envelope and From: sender", "bench@bench.test")
@@ -106,6 +118,6 @@ export function cellsFor(o: Options): Cell[] {
     const perSession = o.perSession ?? 1;
     cells.push({ concurrency, size, perSession, count: o.count ?? defaultCount(concurrency, size, perSession) });
   }
-  if (o.matrix || (!single && o.idle === undefined && o.big === undefined && o.delivery === undefined)) cells.push(...matrix());
+  if (o.matrix || (!single && o.idle === undefined && o.big === undefined && o.delivery === undefined && o.imap === undefined && o.outbound === undefined)) cells.push(...matrix());
   return cells;
 }

@@ -11,7 +11,9 @@ import { startPetrel, startSinkChild, type ServerChild } from "./server-child.js
 import { runLoad, type LoadResult } from "./smtp-load.js";
 import { fmtBytes, fmtMiB, fmtNum } from "./stats.js";
 import { table } from "./table.js";
+import { runImapBench } from "./imap.js";
 import { printDelivery, runDelivery, type DeliveryResult } from "./delivery.js";
+import { runOutboundAll } from "./outbound.js";
 
 /** --delivery, and the default run: which backends to measure. */
 function deliveryBackends(o: Options): ("sqlite" | "postgres")[] {
@@ -226,6 +228,8 @@ async function warmup(o: Options, targets: Target[]): Promise<void> {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv);
   if (o.delivery !== undefined) return runDeliveryAll(o);
+  if (o.outbound !== undefined) return runOutboundAll(o.outbound === true ? 20_000 : o.outbound, { size: o.size, concurrency: o.concurrency, cpuProfDir: o.cpuProf, destinations: o.outboundDestinations?.split(",").map(Number) });
+  if (o.imap !== undefined) return runImapBench({ messages: o.imap === true ? 10_000 : o.imap, clients: o.concurrency ?? 20, seconds: o.maxSeconds });
   const cells = cellsFor(o);
   const defaultRun = !o.target && !o.sink && o.idle === undefined && o.big === undefined && [o.concurrency, o.size, o.perSession, o.count].every((v) => v === undefined);
 
@@ -244,7 +248,11 @@ async function main(): Promise<void> {
   } finally {
     await stopChildren();
   }
-  if (defaultRun) await runDeliveryAll(o);
+  if (defaultRun) {
+    await runDeliveryAll(o);
+    await runImapBench({ messages: 10_000, clients: 20, seconds: o.maxSeconds });
+    await runOutboundAll(20_000);
+  }
 }
 
 main().catch((err: unknown) => {

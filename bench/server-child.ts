@@ -102,7 +102,10 @@ const PETREL_MAIN = "dist/src/cli/main.js";
  * Petrel with a temporary data directory, SMTP only, on a free loopback port. The config is the
  * documented YAML; limits are raised so the idle-connection test measures memory, not a cap.
  */
-export async function startPetrel(recipient: string, extra: Record<string, unknown> = {}): Promise<ServerChild & { config: string; dataDir: string }> {
+export async function startPetrel(recipient: string | null, extraConfig: Record<string, unknown> = {}): Promise<ServerChild & { config: string; dataDir: string }> {
+  // listenExtra opens more listeners (IMAP...) beside the SMTP one the benchmark waits for.
+  // nodeArgs: more node options for the child (e.g. --cpu-prof for profiling).
+  const { listenExtra, nodeArgs = [], ...extra } = extraConfig as { listenExtra?: Record<string, string>; nodeArgs?: string[] };
   if (!existsSync(PETREL_MAIN)) {
     throw new Error(`${PETREL_MAIN} not found: build Petrel first (npm run build), or pass --target / --sink`);
   }
@@ -123,6 +126,7 @@ export async function startPetrel(recipient: string, extra: Record<string, unkno
         pop3: false,
         pop3s: false,
         http: false,
+        ...listenExtra,
       },
       log: { level: "warn" },
       limits: { maxConnections: 20000, maxConnectionsPerIp: 20000 },
@@ -130,10 +134,11 @@ export async function startPetrel(recipient: string, extra: Record<string, unkno
     }),
   );
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-  provisionRecipient(config, recipient);
+  // null: nothing to provision (a data directory that already has its accounts).
+  if (recipient !== null) provisionRecipient(config, recipient);
   // The same V8 flag as the petrel command's shebang and `npm start`: a small young generation
   // keeps RSS flat while a large message streams through.
-  const child = await spawnServer("petrel", ["--max-semi-space-size=2", PETREL_MAIN, "serve", "--config", config], "127.0.0.1", port, cleanup);
+  const child = await spawnServer("petrel", ["--max-semi-space-size=2", ...nodeArgs, PETREL_MAIN, "serve", "--config", config], "127.0.0.1", port, cleanup);
   return Object.assign(child, { config, dataDir: join(dir, "data") });
 }
 

@@ -29,7 +29,7 @@ const EHLO_REPLY =
   "250-sink.bench.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n" +
   "250-SIZE 1073741824\r\n250 ENHANCEDSTATUSCODES\r\n";
 
-function handle(socket: net.Socket, stats: SinkStats): void {
+function handle(socket: net.Socket, stats: SinkStats, onMessage?: () => void): void {
   stats.connections++;
   socket.setNoDelay(true);
   let inData = false;
@@ -91,6 +91,7 @@ function handle(socket: net.Socket, stats: SinkStats): void {
         haveMail = false;
         stats.messages++;
         stats.bytes += dataBytes;
+        onMessage?.();
         out += "250 2.0.0 OK queued\r\n";
         continue;
       }
@@ -123,9 +124,10 @@ function handle(socket: net.Socket, stats: SinkStats): void {
   socket.write("220 sink.bench.test ESMTP bench sink\r\n");
 }
 
-export function startSink(host = "127.0.0.1", port = 0): Promise<Sink> {
+/** onMessage: called as each message's 250 is written (outbound benchmark: delivery times). */
+export function startSink(host = "127.0.0.1", port = 0, onMessage?: () => void): Promise<Sink> {
   const stats: SinkStats = { connections: 0, messages: 0, bytes: 0 };
-  const server = net.createServer((s) => handle(s, stats));
+  const server = net.createServer((s) => handle(s, stats, onMessage));
   // A large backlog: the idle-connections test opens thousands of connections at once.
   return new Promise((resolve, reject) => {
     server.once("error", reject);

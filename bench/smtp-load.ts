@@ -23,6 +23,8 @@ export interface LoadOptions {
   timeoutMs: number;
   /** Use PIPELINING when offered (default true). */
   pipelining: boolean;
+  /** AUTH PLAIN after EHLO (submission listener: relaying to other domains needs it). */
+  auth?: { user: string; password: string };
 }
 
 export interface LoadResult {
@@ -146,6 +148,11 @@ async function runSession(
   try {
     const s = await openSession(opts.host, opts.port, opts.timeoutMs);
     conn = s.conn;
+    if (opts.auth) {
+      const token = Buffer.from(`\0${opts.auth.user}\0${opts.auth.password}`, "utf8").toString("base64");
+      const r = await conn.command(`AUTH PLAIN ${token}`, opts.timeoutMs);
+      if (r.code !== 235) throw new SmtpError(`AUTH: ${replyText(r)}`, r);
+    }
     const pipelining = opts.pipelining && s.keywords.has("PIPELINING");
     if (pipelining) t.pipelined = true;
     for (; done < k; done++) {
