@@ -12,6 +12,8 @@ export interface ImapBenchOptions {
   messages: number;
   clients: number;
   seconds: number;
+  /** Directory for a V8 CPU profile of the server (node --cpu-prof). */
+  cpuProfDir?: string;
 }
 
 const USER = "bench@petrel.test";
@@ -54,6 +56,7 @@ export async function runImapBench(o: ImapBenchOptions): Promise<void> {
   const server = await startPetrel(USER, {
     listenExtra: { imap: `127.0.0.1:${imapPort}` },
     imap: { allowInsecureAuth: true },
+    ...(o.cpuProfDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] } : {}),
   });
   try {
     console.error(`bench: IMAP on 127.0.0.1:${imapPort}; appending ${o.messages} messages...`);

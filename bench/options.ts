@@ -93,7 +93,7 @@ export function parseArgs(argv: string[]): Options {
     .addOption(new Option("--imap [messages]", "IMAP: load a mailbox (default 10000 messages), then 20 clients (--concurrency) run a command mix").argParser(int("--imap")))
     .addOption(new Option("--outbound [count]", "outbound delivery: queue to loopback sinks at 1 and 20 destinations (default 20000 messages of --size, 4KiB)").argParser(int("--outbound")))
     .option("--outbound-destinations <list>", "with --outbound: only these destination counts, e.g. 1 or 1,20")
-    .option("--cpu-prof <dir>", "with --outbound: CPU profile of the delivering server (node --cpu-prof) into dir")
+    .option("--cpu-prof <dir>", "with --outbound or --imap: CPU profile of the server (node --cpu-prof) into dir")
     .option("--accept-only", "start Petrel with local delivery off (delivery.enabled: false): acceptance alone")
     .option("--postgres-url <url>", "PostgreSQL for --delivery postgres (default: $PETREL_TEST_POSTGRES_URL)")
     .option("--from <address>", "envelope and From: sender", "bench@bench.test")

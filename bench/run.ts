@@ -229,7 +229,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv);
   if (o.delivery !== undefined) return runDeliveryAll(o);
   if (o.outbound !== undefined) return runOutboundAll(o.outbound === true ? 20_000 : o.outbound, { size: o.size, concurrency: o.concurrency, cpuProfDir: o.cpuProf, destinations: o.outboundDestinations?.split(",").map(Number) });
-  if (o.imap !== undefined) return runImapBench({ messages: o.imap === true ? 10_000 : o.imap, clients: o.concurrency ?? 20, seconds: o.maxSeconds });
+  if (o.imap !== undefined) return runImapBench({ messages: o.imap === true ? 10_000 : o.imap, clients: o.concurrency ?? 20, seconds: o.maxSeconds, cpuProfDir: o.cpuProf });
   const cells = cellsFor(o);
   const defaultRun = !o.target && !o.sink && o.idle === undefined && o.big === undefined && [o.concurrency, o.size, o.perSession, o.count].every((v) => v === undefined);
 

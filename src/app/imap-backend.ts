@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { Directory, ImapMailstore, Mailbox, MailMessage, Mailstore } from "../store/types.js";
 import { MailstoreError } from "../store/types.js";
 import { parseMessage, type MimePart, type ParsedMessage } from "../mime/index.js";
+import { searchHeaders } from "../mime/search.js";
 import { ImapBackendError, type ImapAccount, type ImapBackend, type ImapMailboxInfo, type ImapMessageMeta } from "../imap/backend.js";
 import type { MailboxEvents } from "./mailbox-events.js";
 
@@ -20,6 +21,12 @@ export const DEFAULT_MAILBOXES: ReadonlyArray<{ name: string; specialUse: string
   { name: "Junk", specialUse: "\\Junk" },
   { name: "Trash", specialUse: "\\Trash" },
 ];
+
+/** Message locations (blob id and delivery prefix) kept in memory, in whole mailboxes. */
+const LOCATION_CACHE_ENTRIES = 500_000;
+
+/** What is needed to serve a message: its blob and the delivery prefix served before it. */
+type Located = Pick<MailMessage, "blobId" | "prefix">;
 
 /** Parsed structures kept in memory, by blob, bounded by the size of their search text. */
 const STRUCTURE_CACHE_BYTES = 64 * 1024 * 1024;
@@ -99,7 +106,36 @@ export function createImapBackend(deps: ImapBackendDeps): ImapBackend {
     return box;
   }
 
-  async function blobStructure(m: MailMessage): Promise<ParsedMessage | null> {
+  /**
+   * Where each message's octets are. A (mailbox, UID) never changes its blob or delivery
+   * prefix (UIDs are not reused), so this is filled from SELECT's listing and later changes
+   * and never goes stale: SEARCH and FETCH then read no message rows at all.
+   */
+  const locations = new Map<number, Map<number, Located>>();
+  let locationCount = 0;
+  function remember(mailboxId: number, rows: readonly MailMessage[], replace: boolean): void {
+    let map = locations.get(mailboxId);
+    if (map && replace) {
+      locationCount -= map.size;
+      map = undefined;
+    }
+    if (map) locations.delete(mailboxId); // re-inserted below: most recently used last
+    map ??= new Map();
+    for (const r of rows) {
+      if (map.has(r.uid)) continue;
+      map.set(r.uid, { blobId: r.blobId, prefix: r.prefix });
+      locationCount++;
+    }
+    locations.set(mailboxId, map);
+    // Bounded: whole mailboxes, least recently listed first, go when there are too many.
+    while (locationCount > LOCATION_CACHE_ENTRIES && locations.size > 1) {
+      const [oldest, m] = locations.entries().next().value!;
+      locations.delete(oldest);
+      locationCount -= m.size;
+    }
+  }
+
+  async function blobStructure(m: Located): Promise<ParsedMessage | null> {
     const hit = cache.get(m.blobId);
     let parsed: ParsedMessage | null;
     if (hit) {
@@ -127,15 +163,17 @@ export function createImapBackend(deps: ImapBackendDeps): ImapBackend {
     const shifted = shiftParsed(parsed, m.prefix.length);
     // The prefix (Return-Path, Delivered-To) is part of the header IMAP serves (FETCH
     // BODY[HEADER] shows it), so SEARCH HEADER / TEXT must find its fields too.
-    return m.prefix.length ? { ...shifted, searchHeaders: parseMessage(m.prefix).searchHeaders + shifted.searchHeaders } : shifted;
+    return m.prefix.length ? { ...shifted, searchHeaders: searchHeaders(m.prefix, 0, m.prefix.length) + shifted.searchHeaders } : shifted;
   }
 
   /**
    * Message rows asked for in the same turn of the event loop (SEARCH loads many structures at
    * once, FETCH of a range) are read with one query per mailbox instead of one per message.
    */
-  const pendingRows = new Map<number, Map<number, { resolve: (m: MailMessage | null) => void; reject: (e: unknown) => void }[]>>();
-  function one(mailboxId: number, uid: number): Promise<MailMessage | null> {
+  const pendingRows = new Map<number, Map<number, { resolve: (m: Located | null) => void; reject: (e: unknown) => void }[]>>();
+  function one(mailboxId: number, uid: number): Promise<Located | null> {
+    const known = locations.get(mailboxId)?.get(uid);
+    if (known) return Promise.resolve(known);
     return new Promise((resolve, reject) => {
       let wanted = pendingRows.get(mailboxId);
       if (!wanted) {
@@ -145,6 +183,7 @@ export function createImapBackend(deps: ImapBackendDeps): ImapBackend {
           const asked = wanted!;
           mailstore.getMessages(mailboxId, [...asked.keys()].sort((a, b) => a - b)).then(
             (rows) => {
+              remember(mailboxId, rows, false);
               const byUid = new Map(rows.map((r) => [r.uid, r]));
               for (const [u, waiters] of asked) for (const w of waiters) w.resolve(byUid.get(u) ?? null);
             },
@@ -192,13 +231,16 @@ export function createImapBackend(deps: ImapBackendDeps): ImapBackend {
     },
 
     async messages(mailboxId) {
-      return (await mailstore.listMessages(mailboxId)).map(toMeta);
+      const rows = await mailstore.listMessages(mailboxId);
+      remember(mailboxId, rows, true);
+      return rows.map(toMeta);
     },
     async changes(mailboxId, sinceModseq) {
       const box = await mailstore.getMailboxById(mailboxId);
       if (!box) throw new ImapBackendError("NONEXISTENT", "the mailbox was deleted");
       if (box.highestModseq <= sinceModseq) return { mailbox: toInfo(box), changed: [], expunged: [] };
       const [changed, expunged] = await Promise.all([mailstore.changedSince(mailboxId, sinceModseq), mailstore.expungedSince(mailboxId, sinceModseq)]);
+      if (locations.has(mailboxId)) remember(mailboxId, changed, false);
       return { mailbox: toInfo(box), changed: changed.map(toMeta), expunged };
     },
     async content(mailboxId, uid) {

@@ -564,6 +564,11 @@ export class ImapSession {
     this.outSize += data.length;
   }
 
+  /** Octets (roughly: string lengths) written but not yet flushed to the socket. */
+  get pendingOutput(): number {
+    return this.outSize;
+  }
+
   /** Flush output; resolves when the peer has room again. */
   async flushAndDrain(): Promise<void> {
     if (!this.flush()) await this.transport.waitDrain();

@@ -17,6 +17,11 @@ import { binaryBytes, sectionBytes } from "../fetch/section.js";
 import type { ParsedMessage } from "../../mime/index.js";
 import { compressUids } from "./sets.js";
 
+/** Output buffered before it is written to the socket during a FETCH. */
+const FLUSH_AT = 64 * 1024;
+/** Messages answered between two yields to the event loop. */
+const YIELD_EVERY = 500;
+
 const NEEDS_CONTENT = new Set(["RFC822", "RFC822.HEADER", "RFC822.TEXT", "section", "binary", "binary.size"]);
 const NEEDS_STRUCTURE = new Set(["ENVELOPE", "BODY", "BODYSTRUCTURE"]);
 
@@ -60,6 +65,7 @@ export async function fetch(s: ImapSession, c: CommandContext): Promise<Done> {
   const needContent = atts.some((a) => NEEDS_CONTENT.has(a.kind));
   const needStructure = atts.some((a) => NEEDS_STRUCTURE.has(a.kind));
   let failedCte = false;
+  let sinceYield = 0;
   for (const uid of uids) {
     const meta = sel.meta.get(uid);
     if (!meta) continue;
@@ -84,8 +90,15 @@ export async function fetch(s: ImapSession, c: CommandContext): Promise<Done> {
     }
     if (seenFlagChanged.has(uid) && !has("FLAGS")) items.push(atom("FLAGS"), s.flagsOf(uid));
     s.fetchResponse(uid, items);
-    await s.flushAndDrain();
+    // One socket write per ~64 KiB rather than per message, and a turn of the event loop now
+    // and then, so that FETCH 1:* on a large mailbox does not hold up every other session.
+    if (s.pendingOutput >= FLUSH_AT) await s.flushAndDrain();
+    else if (++sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await new Promise((r) => setImmediate(r));
+    }
   }
+  await s.flushAndDrain();
   if (failedCte) throw no("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE");
 }
 
