@@ -1,5 +1,6 @@
 /** Per-account sending counters in SQLite: reads on this connection, writes through the writer. */
 import type { Db } from "./database.js";
+import { Batcher } from "../../core/batcher.js";
 import type { Writer } from "./writer.js";
 import type { SendCounterStore, SendCounts } from "../types.js";
 
@@ -23,8 +24,14 @@ export class SqliteSendCounters implements SendCounterStore {
   }
 
   async charge(accountId: number, buckets: readonly string[], messages: number, recipients: number): Promise<void> {
-    await this.writer.run("chargeSendCounters", accountId, [...buckets], messages, recipients);
+    await this.charges.add({ accountId, buckets: [...buckets], messages, recipients });
   }
+
+  /** Every submitted message is charged after its 250: those that arrive together share a transaction. */
+  private readonly charges = new Batcher<{ accountId: number; buckets: string[]; messages: number; recipients: number }, void>(async (items) => {
+    await this.writer.run("chargeSendCountersBatch", items);
+    return items.map(() => undefined);
+  }, 500);
 
   async prune(keep: readonly string[]): Promise<number> {
     return this.writer.run("pruneSendCounters", [...keep]);

@@ -13,7 +13,12 @@ export function sendingWriteOps(db: Db) {
   const charge = db.transaction((accountId: number, buckets: readonly string[], messages: number, recipients: number) => {
     for (const b of buckets) s.charge.run(accountId, b, messages, recipients);
   });
+  /** Charges of many accepted messages in one transaction (one fsync). */
+  const chargeMany = db.transaction((items: readonly { accountId: number; buckets: readonly string[]; messages: number; recipients: number }[]) => {
+    for (const i of items) for (const b of i.buckets) s.charge.run(i.accountId, b, i.messages, i.recipients);
+  });
   return {
+    chargeSendCountersBatch: (items: readonly { accountId: number; buckets: readonly string[]; messages: number; recipients: number }[]) => chargeMany.immediate(items),
     chargeSendCounters: (accountId: number, buckets: readonly string[], messages: number, recipients: number) => charge.immediate(accountId, buckets, messages, recipients),
     pruneSendCounters: (keep: readonly string[]): number => {
       const marks = keep.map(() => "?").join(", ");
