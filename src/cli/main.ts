@@ -16,6 +16,7 @@ import { registerDmarc } from "./dmarc.js";
 import { registerSend } from "./send.js";
 import { registerSendmail, sendmailArgv, sendmailMain } from "./sendmail.js";
 import { registerImport } from "./import.js";
+import { registerReindex } from "./reindex.js";
 
 const program = new Command();
 program.name("petrel").description("Petrel: an all-in-one mail server").version("0.1.0");
@@ -34,6 +35,7 @@ registerDmarc(program);
 registerSend(program);
 registerSendmail(program);
 registerImport(program);
+registerReindex(program);
 // Run as `sendmail` (a symlink) or `petrel sendmail`: sendmail's own option syntax, not commander's.
 const sendmail = sendmailArgv(process.argv);
 if (sendmail) await sendmailMain(sendmail);

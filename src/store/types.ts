@@ -338,6 +338,15 @@ export interface Mailstore {
   blob(blobId: string): Promise<Buffer | null>;
   /** The stored MIME parse of a blob. */
   parsed(blobId: string): Promise<unknown>;
+  /**
+   * Re-indexing (`petrel reindex`): ids of stored blobs in id order after `after` (null: from
+   * the start), at most `limit`; only those of one account's messages when accountId is given.
+   */
+  blobIds(after: string | null, limit: number, accountId?: number): Promise<string[]>;
+  /** How many blobs blobIds would list in all. */
+  countBlobs(accountId?: number): Promise<number>;
+  /** Replace the stored MIME parse of these blobs (after a parser change). */
+  setParsed(items: readonly { id: string; parsed: unknown }[]): Promise<void>;
 }
 
 /** Mailstore failures IMAP maps to response codes (RFC 5530). */

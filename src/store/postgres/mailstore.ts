@@ -590,6 +590,30 @@ export class PgMailstore implements Mailstore, ImapMailstore {
     return this.files.read(blobId);
   }
 
+  async blobIds(after: string | null, limit: number, accountId?: number): Promise<string[]> {
+    const r =
+      accountId === undefined
+        ? await this.pool.query<{ id: string }>("SELECT id FROM blobs WHERE refs > 0 AND id > $1 ORDER BY id LIMIT $2", [after ?? "", limit])
+        : await this.pool.query<{ id: string }>(
+            "SELECT DISTINCT m.blob_id AS id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = $1 AND m.blob_id > $2 ORDER BY m.blob_id LIMIT $3",
+            [accountId, after ?? "", limit],
+          );
+    return r.rows.map((x) => x.id);
+  }
+
+  async countBlobs(accountId?: number): Promise<number> {
+    const r =
+      accountId === undefined
+        ? await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM blobs WHERE refs > 0")
+        : await this.pool.query<{ n: string }>("SELECT count(DISTINCT m.blob_id) AS n FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = $1", [accountId]);
+    return Number(r.rows[0]!.n);
+  }
+
+  async setParsed(items: readonly { id: string; parsed: unknown }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.pool.query("UPDATE blobs SET parsed = u.parsed FROM unnest($1::text[], $2::text[]) AS u (id, parsed) WHERE blobs.id = u.id", [items.map((i) => i.id), items.map((i) => JSON.stringify(i.parsed))]);
+  }
+
   async parsed(blobId: string): Promise<unknown> {
     const r = (await this.pool.query<{ parsed: string }>("SELECT parsed FROM blobs WHERE id = $1", [blobId])).rows[0];
     return r === undefined ? null : JSON.parse(r.parsed);

@@ -58,6 +58,9 @@ export class SqliteMailstore implements Mailstore, ImapMailstore {
   private readonly stmt;
   private readonly files: BlobFiles;
 
+  /** Blobs in use (referenced by a message), for re-indexing. */
+  private readonly reindex;
+
   constructor(
     db: Db,
     private readonly writer: Writer,
@@ -65,6 +68,13 @@ export class SqliteMailstore implements Mailstore, ImapMailstore {
     private readonly inlineMax: number,
   ) {
     this.files = new BlobFiles(blobDir);
+    const ofAccount = "SELECT DISTINCT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ?";
+    this.reindex = {
+      all: db.prepare("SELECT id FROM blobs WHERE refs > 0 AND id > ? ORDER BY id LIMIT ?").pluck(),
+      ofAccount: db.prepare(`${ofAccount} AND m.blob_id > ? ORDER BY m.blob_id LIMIT ?`).pluck(),
+      countAll: db.prepare("SELECT count(*) FROM blobs WHERE refs > 0").pluck(),
+      countOfAccount: db.prepare(`SELECT count(*) FROM (${ofAccount})`).pluck(),
+    };
     this.stmt = {
       mailboxes: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? ORDER BY b.name`),
       mailbox: db.prepare(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes b WHERE b.account_id = ? AND b.name = ?`),
@@ -187,5 +197,17 @@ export class SqliteMailstore implements Mailstore, ImapMailstore {
   async parsed(blobId: string): Promise<unknown> {
     const p = this.stmt.parsed.get(blobId) as string | undefined;
     return p === undefined ? null : JSON.parse(p);
+  }
+
+  async blobIds(after: string | null, limit: number, accountId?: number): Promise<string[]> {
+    return (accountId === undefined ? this.reindex.all.all(after ?? "", limit) : this.reindex.ofAccount.all(accountId, after ?? "", limit)) as string[];
+  }
+
+  async countBlobs(accountId?: number): Promise<number> {
+    return (accountId === undefined ? this.reindex.countAll.get() : this.reindex.countOfAccount.get(accountId)) as number;
+  }
+
+  async setParsed(items: readonly { id: string; parsed: unknown }[]): Promise<void> {
+    await this.writer.run("setBlobParsed", items.map((i) => ({ id: i.id, parsed: JSON.stringify(i.parsed) })));
   }
 }

@@ -327,8 +327,15 @@ export function imapWriteOps(db: Db) {
     }),
   );
 
+  const parsedUpdate = db.prepare("UPDATE blobs SET parsed = ? WHERE id = ?");
+  /** Re-indexing: new MIME parses (JSON) of stored blobs. */
+  const setParsed = db.transaction((items: readonly { id: string; parsed: string }[]) => {
+    for (const i of items) parsedUpdate.run(i.parsed, i.id);
+  });
+
   return {
     imapAppendBatch: (inputs: readonly AppendInput[]) => appendBatch.immediate(inputs),
+    setBlobParsed: (items: readonly { id: string; parsed: string }[]) => setParsed.immediate(items),
     imapCreateMailbox: guarded(createMailbox),
     imapDeleteMailbox: guarded(deleteMailbox),
     imapRenameMailbox: guarded(renameMailbox),
