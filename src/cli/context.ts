@@ -35,3 +35,14 @@ export function fail(e: unknown): never {
 export function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, null, 2) + "\n");
 }
+
+/** Run a command body, turning any error into a message on stderr and a non-zero exit. */
+export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      fail(e);
+    }
+  };
+}

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import type { Account, SendLimits, SendLimitsOverride, Store } from "../store/types.js";
 import { buckets, effectiveLimits } from "../policy/send-limits.js";
 import { accountAddress, domainName, targetAddress } from "./args.js";
-import { fail, printJson, withStore, type GlobalOptions } from "./context.js";
+import { printJson, run, withStore, type GlobalOptions } from "./context.js";
 
 const common = (c: Command) => c.option("--config <file>", "config file").option("--data-dir <dir>", "data directory");
 
@@ -50,16 +50,6 @@ export function formatSending(s: Awaited<ReturnType<typeof sendingSummary>>): st
     `sent:      this hour ${s.thisHour.messages} message(s) to ${s.thisHour.recipients} recipient(s); today ${s.today.messages} message(s) to ${s.today.recipients} recipient(s) (UTC)`,
     `limits:    messages ${show(l.messagesPerHour)}/hour, ${show(l.messagesPerDay)}/day; recipients ${show(l.recipientsPerHour)}/hour, ${show(l.recipientsPerDay)}/day`,
   ];
-}
-
-function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      fail(e);
-    }
-  };
 }
 
 export function registerUserSending(user: Command): void {

@@ -4,7 +4,7 @@ import { hashPassword } from "../auth/password.js";
 import { scramKeys } from "../auth/sasl/scram.js";
 import type { Account, Store } from "../store/types.js";
 import { accountAddress, domainName, formatSize, parseQuota } from "./args.js";
-import { fail, printJson, withStore, type GlobalOptions } from "./context.js";
+import { printJson, run, withStore, type GlobalOptions } from "./context.js";
 import { readNewPassword } from "./read-password.js";
 import { formatSending, registerUserSending, sendingSummary } from "./user-sending.js";
 
@@ -27,17 +27,6 @@ async function mustGet(store: Store, address: string): Promise<Account> {
 /** What is stored for a password: its scrypt hash, and SCRAM-SHA-256 keys (never the password). */
 async function secrets(password: string, scramIterations: number): Promise<{ passwordHash: string; scramSha256: string }> {
   return { passwordHash: await hashPassword(password), scramSha256: await scramKeys(password, scramIterations) };
-}
-
-/** Run a command body, turning any error into a message on stderr and a non-zero exit. */
-function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      fail(e);
-    }
-  };
 }
 
 export function registerUser(program: Command): void {

@@ -56,13 +56,7 @@ export class Queue {
   /** Queue a message made inside Petrel (forwarding to remote alias targets, later DSNs). */
   async submit(sender: string, recipients: string[], body: Buffer, mail: unknown, session: unknown): Promise<string> {
     const m = this.receive({ sender, recipients: recipients.map((address) => ({ address, dsn: {} })), mail });
-    try {
-      await m.write([body]);
-      await m.commit(session);
-    } catch (e) {
-      await m.abort();
-      throw e;
-    }
+    await fill(m, body, session);
     return m.id;
   }
 
@@ -77,13 +71,7 @@ export class Queue {
     let row: NewQueueMessage | undefined;
     const id = newQueueId(this.clock.now());
     const m = new IncomingMessage(id, { sender, recipients: recipients.map((address) => ({ address, dsn: {} })), mail }, this.spool, this.opts.inlineMax, async (r) => void (row = r), () => this.clock.now(), this.opts.bodiesInStore);
-    try {
-      await m.write([body]);
-      await m.commit(session);
-    } catch (e) {
-      await m.abort();
-      throw e;
-    }
+    await fill(m, body, session);
     return row!;
   }
 
@@ -109,5 +97,16 @@ export class Queue {
   /** Wait for commits in flight (graceful shutdown). */
   drained(): Promise<void> {
     return this.committer.drained();
+  }
+}
+
+/** A whole message made inside Petrel, written and committed at once; nothing is left behind on failure. */
+async function fill(m: IncomingMessage, body: Buffer, session: unknown): Promise<void> {
+  try {
+    await m.write([body]);
+    await m.commit(session);
+  } catch (e) {
+    await m.abort();
+    throw e;
   }
 }

@@ -2,7 +2,7 @@
  * Rules both mailstore backends apply the same way: mailbox names (INBOX, hierarchy "/",
  * validity) and message flags (system flags canonical, keywords as given, no duplicates).
  */
-import { MailstoreError, type FlagOperation } from "./types.js";
+import { MailstoreError, type FlagChange, type FlagOperation } from "./types.js";
 
 const SEP = "/";
 
@@ -93,3 +93,46 @@ export function sameFlags(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export const parseFlags = (stored: string): string[] => (stored ? stored.split(" ") : []);
+
+/** Whether stored flags (or a flag list) include \Seen, compared case-insensitively. */
+export function isSeen(flags: string | readonly string[]): boolean {
+  return (typeof flags === "string" ? parseFlags(flags) : flags).some((f) => f.toLowerCase() === "\\seen");
+}
+
+/** The counters a set of messages adds to its mailbox's status (sizes may come back as strings from PostgreSQL bigint). */
+export function tally(rows: readonly { flags: string; size: number }[]): { messages: number; unseen: number; size: number } {
+  let unseen = 0;
+  let size = 0;
+  for (const r of rows) {
+    if (!isSeen(r.flags)) unseen++;
+    size += Number(r.size);
+  }
+  return { messages: rows.length, unseen, size };
+}
+
+/**
+ * What a STORE does to these messages (both backends then write it): the new flags of those
+ * that change, all with one new modseq; the UIDs refused by UNCHANGEDSINCE; and how the
+ * mailbox's unseen count moves.
+ */
+export function planFlagChange(
+  rows: readonly { uid: number; modseq: number; flags: string }[],
+  change: Pick<FlagChange, "op" | "flags" | "unchangedSince">,
+  modseq: number,
+): { updated: { uid: number; flags: string[]; modseq: number }[]; modified: number[]; unseenDelta: number } {
+  const plan = { updated: [] as { uid: number; flags: string[]; modseq: number }[], modified: [] as number[], unseenDelta: 0 };
+  for (const r of rows) {
+    // RFC 7162 3.1.3: a message changed since UNCHANGEDSINCE is left alone and reported.
+    if (change.unchangedSince !== undefined && r.modseq > change.unchangedSince) {
+      plan.modified.push(r.uid);
+      continue;
+    }
+    const old = parseFlags(r.flags);
+    const flags = applyFlags(old, change.op, change.flags);
+    if (sameFlags(old, flags)) continue;
+    plan.updated.push({ uid: r.uid, flags, modseq });
+    // Unseen changes only when \Seen comes or goes.
+    plan.unseenDelta += Number(isSeen(old)) - Number(isSeen(flags));
+  }
+  return plan;
+}

@@ -2,7 +2,7 @@
  * The remote transport over real sockets against scripted SMTP servers (test/helpers/smtp-sink),
  * with a resolver fake that states each test's DNS.
  */
-import { describe, test, after, before } from "node:test";
+import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startSink, type SmtpSink } from "../../../test/helpers/smtp-sink.js";
 import { nullLogger } from "../../core/logger.js";

@@ -1,25 +1,16 @@
 /** The authentication lockout's rows in PostgreSQL, shared by every node. */
+import { toAuthFailure, type AuthFailureRow } from "../rows.js";
 import type { Pool } from "./database.js";
 import type { AuthFailure, AuthFailureStore } from "../types.js";
 
-interface Row {
-  key: string;
-  failures: number;
-  window_start: number;
-  last_failure_at: number;
-  blocked_until: number | null;
-  level: number;
-}
-
-const toFailure = (r: Row): AuthFailure => ({ key: r.key, failures: r.failures, windowStart: r.window_start, lastFailureAt: r.last_failure_at, blockedUntil: r.blocked_until, level: r.level });
 
 export class PgAuthFailures implements AuthFailureStore {
   constructor(private readonly pool: Pool) {}
 
   async get(keys: readonly string[]): Promise<AuthFailure[]> {
     if (keys.length === 0) return [];
-    const { rows } = await this.pool.query<Row>({ name: "petrel.auth.get", text: "SELECT * FROM auth_failures WHERE key = ANY($1::text[])", values: [keys] });
-    return rows.map(toFailure);
+    const { rows } = await this.pool.query<AuthFailureRow>({ name: "petrel.auth.get", text: "SELECT * FROM auth_failures WHERE key = ANY($1::text[])", values: [keys] });
+    return rows.map(toAuthFailure);
   }
 
   async replace(expected: AuthFailure | null, n: AuthFailure): Promise<boolean> {
@@ -41,8 +32,8 @@ export class PgAuthFailures implements AuthFailureStore {
   }
 
   async listBlocked(now: number): Promise<AuthFailure[]> {
-    const { rows } = await this.pool.query<Row>("SELECT * FROM auth_failures WHERE blocked_until > $1 ORDER BY blocked_until, key", [now]);
-    return rows.map(toFailure);
+    const { rows } = await this.pool.query<AuthFailureRow>("SELECT * FROM auth_failures WHERE blocked_until > $1 ORDER BY blocked_until, key", [now]);
+    return rows.map(toAuthFailure);
   }
 
   async remove(keys?: readonly string[]): Promise<number> {

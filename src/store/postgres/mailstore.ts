@@ -19,10 +19,11 @@
  * write that adds, removes or re-flags its messages, in the same transaction and under the row
  * lock that write holds anyway: reading a mailbox's status is one row, never a scan.
  */
+import { toMessage, type MessageRow } from "../rows.js";
 import { transaction, type Client, type Pool } from "./database.js";
 import { newUidValidity } from "../uid-validity.js";
 import type { BlobFiles } from "../blob-files.js";
-import { applyFlags, canonicalFlags, checkMailboxName, isAtOrBelow, normalizeMailboxName, parseFlags, renamed, sameFlags, superiors } from "../imap-rules.js";
+import { canonicalFlags, checkMailboxName, isAtOrBelow, isSeen, normalizeMailboxName, planFlagChange, renamed, superiors, tally } from "../imap-rules.js";
 import { DELIVERIES_OF, toDeliveryRecord, type DeliveryRow } from "../rows-deliveries.js";
 import { MailstoreError, type DeliveryRecord, type AppendInput, type BlobInput, type CopyResult, type DeliveryItemResult, type FlagChange, type FlagChangeResult, type ImapMailstore, type LocalDelivery, type MailMessage, type Mailbox, type Mailstore } from "../types.js";
 
@@ -45,35 +46,6 @@ interface MailboxRow {
 const MAILBOX_SELECT = `SELECT b.id, b.account_id, b.name, b.special_use, b.uid_validity, b.uid_next, b.highest_modseq,
   EXISTS (SELECT 1 FROM subscriptions x WHERE x.account_id = b.account_id AND x.name = b.name) AS subscribed,
   b.messages, b.unseen, b.size FROM mailboxes b`;
-
-/** Whether stored flags (or a flag list) include \Seen, compared case-insensitively (imap-rules.ts). */
-function isSeen(flags: string | readonly string[]): boolean {
-  return (typeof flags === "string" ? parseFlags(flags) : flags).some((f) => f.toLowerCase() === "\\seen");
-}
-
-/** The counters a set of messages adds to its mailbox's status. */
-function tally(rows: readonly { flags: string; size: number }[]): { messages: number; unseen: number; size: number } {
-  let unseen = 0;
-  let size = 0;
-  for (const r of rows) {
-    if (!isSeen(r.flags)) unseen++;
-    size += Number(r.size);
-  }
-  return { messages: rows.length, unseen, size };
-}
-
-interface MessageRow {
-  mailbox_id: number;
-  uid: number;
-  modseq: number;
-  flags: string;
-  internal_date: number;
-  size: number;
-  blob_id: string;
-  prefix: Buffer;
-}
-
-const toMessage = (r: MessageRow): MailMessage => ({ mailboxId: r.mailbox_id, uid: r.uid, modseq: r.modseq, flags: parseFlags(r.flags), internalDate: r.internal_date, size: r.size, blobId: r.blob_id, prefix: r.prefix });
 
 /** A mailbox row as the IMAP writes lock it. */
 interface BoxRow {
@@ -452,20 +424,10 @@ export class PgMailstore implements Mailstore, ImapMailstore {
         [change.mailboxId, [...new Set(change.uids)]],
       );
       const modseq = box.highest_modseq + 1;
-      let unseen = 0;
-      for (const r of rows) {
-        // RFC 7162 3.1.3: a message changed since UNCHANGEDSINCE is left alone and reported.
-        if (change.unchangedSince !== undefined && r.modseq > change.unchangedSince) {
-          result.modified.push(r.uid);
-          continue;
-        }
-        const old = parseFlags(r.flags);
-        const flags = applyFlags(old, change.op, change.flags);
-        if (sameFlags(old, flags)) continue;
-        result.updated.push({ uid: r.uid, flags, modseq });
-        // Unseen changes only when \Seen comes or goes.
-        unseen += Number(isSeen(old)) - Number(isSeen(flags));
-      }
+      const plan = planFlagChange(rows, change, modseq);
+      result.updated = plan.updated;
+      result.modified = plan.modified;
+      const unseen = plan.unseenDelta;
       if (result.updated.length === 0) return result;
       await c.query(
         "UPDATE messages m SET flags = u.flags, modseq = $2 FROM unnest($3::bigint[], $4::text[]) AS u (uid, flags) WHERE m.mailbox_id = $1 AND m.uid = u.uid",

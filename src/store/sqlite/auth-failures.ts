@@ -1,18 +1,9 @@
 /** The authentication lockout's rows in SQLite: reads on this connection, writes through the writer. */
+import { toAuthFailure, type AuthFailureRow } from "../rows.js";
 import type { Db } from "./database.js";
 import type { Writer } from "./writer.js";
 import type { AuthFailure, AuthFailureStore } from "../types.js";
 
-interface Row {
-  key: string;
-  failures: number;
-  window_start: number;
-  last_failure_at: number;
-  blocked_until: number | null;
-  level: number;
-}
-
-const toFailure = (r: Row): AuthFailure => ({ key: r.key, failures: r.failures, windowStart: r.window_start, lastFailureAt: r.last_failure_at, blockedUntil: r.blocked_until, level: r.level });
 
 export class SqliteAuthFailures implements AuthFailureStore {
   private readonly stmt;
@@ -28,7 +19,7 @@ export class SqliteAuthFailures implements AuthFailureStore {
   }
 
   async get(keys: readonly string[]): Promise<AuthFailure[]> {
-    return keys.map((k) => this.stmt.get.get(k) as Row | undefined).filter((r): r is Row => r !== undefined).map(toFailure);
+    return keys.map((k) => this.stmt.get.get(k) as AuthFailureRow | undefined).filter((r): r is AuthFailureRow => r !== undefined).map(toAuthFailure);
   }
 
   replace(expected: AuthFailure | null, next: AuthFailure): Promise<boolean> {
@@ -36,7 +27,7 @@ export class SqliteAuthFailures implements AuthFailureStore {
   }
 
   async listBlocked(now: number): Promise<AuthFailure[]> {
-    return (this.stmt.blocked.all(now) as Row[]).map(toFailure);
+    return (this.stmt.blocked.all(now) as AuthFailureRow[]).map(toAuthFailure);
   }
 
   remove(keys?: readonly string[]): Promise<number> {

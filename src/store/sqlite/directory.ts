@@ -4,7 +4,7 @@
  */
 import type { Db } from "./database.js";
 import { DirectoryError, type Account, type AccountPatch, type Alias, type Credentials, type Directory, type Domain, type NewAccount, type SendLimitsOverride } from "../types.js";
-import { groupAliases } from "../rows.js";
+import { groupAliases, parseJson } from "../rows.js";
 import { asciiDomain, unicodeDomain } from "../domain-name.js";
 import { addressKey, splitAddress } from "../address-key.js";
 import { newUidValidity } from "../uid-validity.js";
@@ -24,16 +24,6 @@ interface AccountRow {
 }
 
 const toAccount = (r: AccountRow): Account => ({ id: r.id, address: r.address, displayName: r.display_name, quota: r.quota, usedBytes: r.used_bytes, enabled: r.enabled === 1, createdAt: r.created_at, sendAs: parseJson<string[]>(r.send_as, []), sendLimits: parseJson<SendLimitsOverride>(r.send_limits, {}) });
-
-/** A JSON column; a value that does not parse counts as the default. */
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return (JSON.parse(text) as T | null) ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
 
 export class SqliteDirectory implements Directory {
   private readonly stmt;

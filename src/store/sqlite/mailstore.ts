@@ -3,7 +3,7 @@
  * stored once however many recipients share them: small ones in the database, large ones
  * as files that are fsynced before the transaction that references them commits.
  */
-import { randomBytes } from "node:crypto";
+import { toMessage, type MessageRow } from "../rows.js";
 import { BlobFiles } from "../blob-files.js";
 import { Batcher } from "../../core/batcher.js";
 import type { Db } from "./database.js";
@@ -33,18 +33,6 @@ const MAILBOX_COLUMNS = `b.id, b.account_id, b.name, b.special_use, b.uid_validi
   EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = b.account_id AND s.name = b.name) AS subscribed,
   b.messages, b.unseen, b.size`;
 
-interface MessageRow {
-  mailbox_id: number;
-  uid: number;
-  modseq: number;
-  flags: string;
-  internal_date: number;
-  size: number;
-  blob_id: string;
-  prefix: Buffer;
-}
-
-const toMessage = (r: MessageRow): MailMessage => ({ mailboxId: r.mailbox_id, uid: r.uid, modseq: r.modseq, flags: r.flags ? r.flags.split(" ") : [], internalDate: r.internal_date, size: r.size, blobId: r.blob_id, prefix: r.prefix });
 
 /** The value of a write op, or its MailstoreError thrown again (it crossed the writer thread as data). */
 function unwrap<T>(o: Outcome<T>): T {

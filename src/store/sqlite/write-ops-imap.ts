@@ -11,7 +11,7 @@
  */
 import type { Db } from "./database.js";
 import { newUidValidity } from "../uid-validity.js";
-import { applyFlags, canonicalFlags, checkMailboxName, isAtOrBelow, normalizeMailboxName, parseFlags, renamed, sameFlags, superiors } from "../imap-rules.js";
+import { canonicalFlags, checkMailboxName, isAtOrBelow, isSeen, normalizeMailboxName, planFlagChange, renamed, superiors, tally } from "../imap-rules.js";
 import { MailstoreError, type AppendInput, type CopyResult, type FlagChange, type FlagChangeResult } from "../types.js";
 
 export type Outcome<T> = { value: T } | { error: { code: MailstoreError["code"]; message: string } };
@@ -31,22 +31,6 @@ interface MessageRow {
   flags: string;
   size: number;
   blob_id: string;
-}
-
-/** Whether stored flags (or a flag list) include \Seen, compared case-insensitively (imap-rules.ts). */
-export function isSeen(flags: string | readonly string[]): boolean {
-  return (typeof flags === "string" ? parseFlags(flags) : flags).some((f) => f.toLowerCase() === "\\seen");
-}
-
-/** The counters a set of messages adds to its mailbox's status. */
-function tally(rows: readonly { flags: string; size: number }[]): { messages: number; unseen: number; size: number } {
-  let unseen = 0;
-  let size = 0;
-  for (const r of rows) {
-    if (!isSeen(r.flags)) unseen++;
-    size += r.size;
-  }
-  return { messages: rows.length, unseen, size };
 }
 
 /** Runs a transaction; a MailstoreError it throws (after rollback) becomes an `error` result. */
@@ -234,24 +218,10 @@ export function imapWriteOps(db: Db) {
     const b = s.boxById.get(change.mailboxId) as BoxRow | undefined;
     if (!b || change.uids.length === 0) return result;
     const rows = s.messages.all(b.id, JSON.stringify([...new Set(change.uids)])) as MessageRow[];
-    const modseq = b.highest_modseq + 1;
-    let unseen = 0;
-    for (const r of rows) {
-      // RFC 7162 3.1.3: a message changed since UNCHANGEDSINCE is left alone and reported.
-      if (change.unchangedSince !== undefined && r.modseq > change.unchangedSince) {
-        result.modified.push(r.uid);
-        continue;
-      }
-      const old = parseFlags(r.flags);
-      const flags = applyFlags(old, change.op, change.flags);
-      if (sameFlags(old, flags)) continue;
-      s.setFlags.run(flags.join(" "), modseq, b.id, r.uid);
-      result.updated.push({ uid: r.uid, flags, modseq });
-      // Unseen changes only when \Seen comes or goes.
-      unseen += Number(isSeen(old)) - Number(isSeen(flags));
-    }
-    if (result.updated.length > 0) s.flagsChanged.run(modseq, unseen, b.id);
-    return result;
+    const plan = planFlagChange(rows, change, b.highest_modseq + 1);
+    for (const u of plan.updated) s.setFlags.run(u.flags.join(" "), u.modseq, b.id, u.uid);
+    if (plan.updated.length > 0) s.flagsChanged.run(b.highest_modseq + 1, plan.unseenDelta, b.id);
+    return { updated: plan.updated, modified: plan.modified };
   });
 
   const append = db.transaction((input: AppendInput): { mailboxId: number; uidValidity: number; uid: number } => {

@@ -7,7 +7,8 @@
 import type { Db } from "./database.js";
 import { toRecipient, type RecipientRow } from "../rows.js";
 import { newUidValidity } from "../uid-validity.js";
-import { expungeTransaction, imapWriteOps, isSeen } from "./write-ops-imap.js";
+import { expungeTransaction, imapWriteOps } from "./write-ops-imap.js";
+import { isSeen } from "../imap-rules.js";
 import { authWriteOps } from "./write-ops-auth.js";
 import { sendingWriteOps } from "./write-ops-sending.js";
 import { dkimWriteOps } from "./write-ops-dkim.js";
